@@ -1,1 +1,33 @@
+//! Hangar's HTTP server as a library: [`build_router`] and [`serve`], so tests start it in-process
+//! on port 0 and the binary only parses arguments.
 
+pub mod access;
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod ndjson;
+pub mod objects;
+pub mod router;
+pub mod signing;
+pub mod state;
+pub mod tree_build;
+mod middleware;
+
+pub use config::Config;
+pub use state::AppState;
+
+use axum::Router;
+use std::future::Future;
+
+/// The full application: routes plus middleware.
+pub fn build_router(state: AppState) -> Router {
+    middleware::apply(router::routes()).with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = build_router(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -14,12 +14,14 @@ pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError
 pub(crate) const USER_COLS: &str = "id, name, email, email_verified, password_hash, site_admin, created_at";
 pub(crate) const TOKEN_COLS: &str =
     "t.id, t.user_id, t.name, t.role, t.last4, t.created_at, t.last_used_at, t.expires_at, t.revoked_at";
+/// The same columns for `RETURNING`, where SQLite does not accept table qualifiers.
+pub(crate) const TOKEN_COLS_BARE: &str = "id, user_id, name, role, last4, created_at, last_used_at, expires_at, revoked_at";
 pub(crate) const REPO_COLS: &str = "id, repo_type, namespace, name, private, gated, created_at, updated_at";
 
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use sqlx::Row as _;
-        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, USER_COLS};
+        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, USER_COLS};
         use $crate::*;
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -169,8 +171,8 @@ macro_rules! impl_store {
 
             async fn create_token(&self, t: NewToken) -> StoreResult<TokenRecord> {
                 let q = format!(
-                    "INSERT INTO tokens AS t (user_id, name, role, token_hash, last4, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLS}"
+                    "INSERT INTO tokens (user_id, name, role, token_hash, last4, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLS_BARE}"
                 );
                 let row = sqlx::query(&q)
                     .bind(t.user_id)

@@ -1,0 +1,56 @@
+//! Request handlers, one module per resource.
+
+pub mod commit;
+pub mod health;
+pub mod lfs;
+pub mod listing;
+pub mod refs;
+pub mod repos;
+pub mod resolve;
+pub mod whoami;
+
+use serde::Deserialize;
+
+/// `/api/{kind}/{namespace}/{name}` and everything below it.
+#[derive(Debug, Deserialize)]
+pub struct RepoPath {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RepoRevPath {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub rev: String,
+}
+
+/// Query booleans arrive as `true`/`false` (httpx), `True`/`False` (requests) or `1`/`0`.
+pub fn query_bool(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "true" | "True" | "TRUE" | "yes"))
+}
+
+impl RepoPath {
+    pub fn parse(&self) -> crate::error::ApiResult<(hangar_core::RepoType, hangar_core::RepoId)> {
+        let t = crate::access::parse_type_plural(&self.kind)?;
+        let id = hangar_core::RepoId::new(&self.namespace, &self.name)?;
+        Ok((t, id))
+    }
+}
+
+impl RepoRevPath {
+    pub fn parse(&self) -> crate::error::ApiResult<(hangar_core::RepoType, hangar_core::RepoId)> {
+        let t = crate::access::parse_type_plural(&self.kind)?;
+        let id = hangar_core::RepoId::new(&self.namespace, &self.name)?;
+        Ok((t, id))
+    }
+}
+
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}

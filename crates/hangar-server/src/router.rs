@@ -1,0 +1,55 @@
+//! Every route Hangar serves, grouped by who calls it.
+
+use crate::handlers::{commit, health, lfs, listing, refs, repos, resolve, whoami};
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    // Hub API, as the official clients (huggingface_hub, hf-hub, hub.js) call it.
+    let hub_api = Router::new()
+        .route("/api/health", get(health::health))
+        .route("/api/whoami-v2", get(whoami::whoami))
+        .route("/api/repos/create", post(repos::create_repo))
+        .route("/api/repos/delete", axum::routing::delete(repos::delete_repo))
+        .route("/api/repos/move", post(repos::move_repo))
+        .route("/api/{kind}", get(repos::list_repos))
+        .route("/api/{kind}/{namespace}/{name}", get(repos::repo_info))
+        .route("/api/{kind}/{namespace}/{name}/revision/{rev}", get(repos::repo_info_revision))
+        .route("/api/{kind}/{namespace}/{name}/settings", put(repos::update_settings))
+        .route("/api/{kind}/{namespace}/{name}/auth-check", get(repos::auth_check))
+        .route("/api/{kind}/{namespace}/{name}/auth-check/write", get(repos::auth_check_write))
+        .route("/api/{kind}/{namespace}/{name}/tree/{rev}", get(listing::tree))
+        .route("/api/{kind}/{namespace}/{name}/tree/{rev}/{*path}", get(listing::tree))
+        .route("/api/{kind}/{namespace}/{name}/paths-info/{rev}", post(listing::paths_info))
+        .route("/api/{kind}/{namespace}/{name}/refs", get(refs::list_refs))
+        .route("/api/{kind}/{namespace}/{name}/commits/{rev}", get(refs::list_commits))
+        .route("/api/{kind}/{namespace}/{name}/branch/{rev}", post(refs::create_branch).delete(refs::delete_branch))
+        .route("/api/{kind}/{namespace}/{name}/tag/{rev}", post(refs::create_tag).delete(refs::delete_tag))
+        .route("/api/{kind}/{namespace}/{name}/preupload/{rev}", post(commit::preupload))
+        .route("/api/{kind}/{namespace}/{name}/commit/{rev}", post(commit::commit))
+        .route("/api/{kind}/{namespace}/{name}/discussions", post(repos::create_discussion))
+        .route("/api/{kind}/{namespace}/{name}/discussions/{num}", get(repos::get_discussion));
+
+    // File downloads and the git-lfs batch endpoint, on the repo's own URL.
+    let repo_urls = Router::new()
+        .route("/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_model))
+        .route("/datasets/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_dataset))
+        .route("/spaces/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_space))
+        .route("/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_model))
+        .route("/datasets/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_dataset))
+        .route("/spaces/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_space));
+
+    // Self-authorising LFS transfer URLs handed out by the batch endpoint (no Hub token).
+    let transfers = Router::new()
+        .route("/lfs/upload/{repo_id}/{oid}/{size}", put(lfs::upload_basic))
+        .route("/lfs/part/{repo_id}/{oid}/{size}/{upload_id}/{n}", put(lfs::upload_part))
+        .route("/lfs/complete/{repo_id}/{oid}/{size}/{upload_id}", post(lfs::complete_multipart))
+        .route("/lfs/verify/{repo_id}/{oid}/{size}", post(lfs::verify));
+
+    hub_api
+        .merge(repo_urls)
+        .merge(transfers)
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+}

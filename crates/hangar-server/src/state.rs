@@ -1,0 +1,55 @@
+//! Shared state handed to every handler: configuration, the store, blob storage, the cache of
+//! immutable git objects and the signer of self-authorising URLs. No global statics, so each test
+//! can build its own.
+
+use crate::config::Config;
+use crate::objects::ObjectCache;
+use crate::signing::Signer;
+use hangar_blobs::BlobStore;
+use hangar_store::DynStore;
+use std::sync::Arc;
+
+pub struct App {
+    pub config: Config,
+    pub store: DynStore,
+    pub blobs: Arc<dyn BlobStore>,
+    pub objects: ObjectCache,
+    pub signer: Signer,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the database (running migrations) and blob storage named by `config`.
+    pub async fn open(config: Config) -> anyhow::Result<AppState> {
+        use anyhow::Context as _;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        let store = hangar_store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", crate::config::redact_url(&config.database_url)))?;
+        let blobs = hangar_blobs::LocalBlobStore::open(config.data_dir.join("blobs"))
+            .with_context(|| format!("cannot open blob storage under {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(config.data_dir.join("uploads"))?;
+        let secret = store.setting_or_init("url_signing_key", &crate::signing::new_key()).await?;
+        Ok(AppState(Arc::new(App {
+            config,
+            store,
+            blobs: Arc::new(blobs),
+            objects: ObjectCache::default(),
+            signer: Signer::new(&secret),
+        })))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}

@@ -1,0 +1,331 @@
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hangar_server::config::{default_database_url, Config};
+use hangar_store::DynStore;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hangar", version, about = "A self-hosted hub for models and datasets that speaks the Hugging Face Hub protocol")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the hub keeps its data; accepted before or after any subcommand.
+#[derive(Args, Clone)]
+struct Global {
+    /// Data directory (SQLite database, blobs, uploads). Default: ./hangar-data
+    #[arg(long, global = true, env = "HANGAR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default: DATA_DIR/hangar.db) or postgres://USER@HOST/DB
+    #[arg(long, global = true, env = "HANGAR_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Configuration file (TOML). Default: hangar.toml in the working directory, when present.
+    #[arg(long, global = true, env = "HANGAR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub server.
+    Serve(ServeArgs),
+    /// Operator tasks against the database (safe while the server runs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on. Default: 127.0.0.1:8080
+    #[arg(long, env = "HANGAR_LISTEN")]
+    listen: Option<String>,
+    /// Public URL clients use, when behind a reverse proxy (e.g. https://hub.example.com).
+    #[arg(long, env = "HANGAR_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Files larger than this many bytes are uploaded through LFS. Default: 10000000
+    #[arg(long, env = "HANGAR_LFS_THRESHOLD")]
+    lfs_threshold: Option<u64>,
+    /// Print an annotated example configuration file and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user account.
+    Create {
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// The password (at least 8 characters). Prefer --password-file in scripts.
+        #[arg(long, env = "HANGAR_NEW_USER_PASSWORD", hide_env_values = true, required_unless_present = "password_file")]
+        password: Option<String>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Mark the email address as verified.
+        #[arg(long)]
+        verified: bool,
+        /// Make the user a site administrator.
+        #[arg(long)]
+        site_admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an access token and print it (shown only this once).
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// read, write or admin
+        #[arg(long)]
+        role: String,
+        /// Expire the token after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Print a JSON object instead of the bare token.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a user's token by name; the next request with it fails.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's tokens (masked).
+    List {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hangar.toml`: every key optional; environment variables and flags override it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    lfs_threshold: Option<u64>,
+    max_commit_bytes: Option<u64>,
+}
+
+const EXAMPLE_CONFIG: &str = r#"# hangar.toml: every key is optional. Precedence: defaults < this file < HANGAR_* variables < flags.
+
+# Where the SQLite database, blobs and in-progress uploads live.
+data_dir = "./hangar-data"
+
+# sqlite://PATH (default: <data_dir>/hangar.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for several nodes.
+# database_url = "postgres://hangar@127.0.0.1:5432/hangar"
+
+# Address to listen on.
+listen = "127.0.0.1:8080"
+
+# The URL clients use when Hangar sits behind a reverse proxy. Without it, URLs in responses use the
+# host the client called.
+# public_url = "https://hub.example.com"
+
+# Files larger than this many bytes are uploaded through LFS (preupload answers "lfs").
+lfs_threshold = 10000000
+
+# Largest commit request body in bytes (inline base64 file contents included).
+max_commit_bytes = 21474836480
+"#;
+
+const KNOWN_ENV: &[&str] = &[
+    "HANGAR_DATA_DIR",
+    "HANGAR_DATABASE_URL",
+    "HANGAR_CONFIG",
+    "HANGAR_LISTEN",
+    "HANGAR_PUBLIC_URL",
+    "HANGAR_LFS_THRESHOLD",
+    "HANGAR_NEW_USER_PASSWORD",
+    "HANGAR_LOG",
+];
+
+fn load_file_config(global: &Global) -> anyhow::Result<FileConfig> {
+    let (path, required) = match &global.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("hangar.toml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read the configuration file {}", path.display())),
+    }
+}
+
+fn build_config(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HANGAR_") && !KNOWN_ENV.contains(&k.as_str()) {
+            eprintln!("warning: unknown environment variable {k} is ignored");
+        }
+    }
+    let file = load_file_config(global)?;
+    let data_dir = global.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("hangar-data"));
+    let mut config = Config::new(data_dir.clone());
+    config.database_url = global.database_url.clone().or(file.database_url).unwrap_or_else(|| default_database_url(&data_dir));
+    if let Some(listen) = serve.and_then(|s| s.listen.clone()).or(file.listen) {
+        config.listen = listen.parse().with_context(|| format!("--listen '{listen}' is not an address like 127.0.0.1:8080"))?;
+    }
+    config.public_url = serve.and_then(|s| s.public_url.clone()).or(file.public_url).map(|u| u.trim_end_matches('/').to_owned());
+    if let Some(t) = serve.and_then(|s| s.lfs_threshold).or(file.lfs_threshold) {
+        config.lfs_threshold = t;
+    }
+    if let Some(m) = file.max_commit_bytes {
+        config.max_commit_bytes = m;
+    }
+    Ok(config)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    hangar_store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", hangar_server::config::redact_url(&config.database_url)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
+    if args.print_config {
+        print!("{EXAMPLE_CONFIG}");
+        return Ok(());
+    }
+    let config = build_config(global, Some(args))?;
+    tracing::info!(?config, "starting");
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another server using it? pick one with --listen)", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = hangar_server::AppState::open(config.clone()).await?;
+    let url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    println!("Hangar is listening on {url}");
+    println!("  data: {}   database: {}", config.data_dir.display(), state.store.backend());
+    println!("To begin:");
+    println!("  hangar admin user create alice --email alice@example.com --password '…' --verified --data-dir {}", config.data_dir.display());
+    println!("  hangar admin token create --user alice --name laptop --role write --data-dir {}", config.data_dir.display());
+    println!("  HF_ENDPOINT={url} hf auth login --token hf_…");
+    hangar_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn admin(global: &Global, cmd: &AdminCommand) -> anyhow::Result<()> {
+    let config = build_config(global, None)?;
+    let store = open_store(&config).await?;
+    match cmd {
+        AdminCommand::Migrate => {
+            println!("database is up to date ({})", store.backend());
+        }
+        AdminCommand::User(UserCommand::Create { name, email, password, password_file, verified, site_admin }) => {
+            let password = match (password, password_file) {
+                (_, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?.trim_end_matches(['\n', '\r']).to_owned(),
+                (Some(p), None) => p.clone(),
+                (None, None) => anyhow::bail!("give --password or --password-file"),
+            };
+            let u = hangar_server::admin::create_user(&store, name, email, &password, *verified, *site_admin).await?;
+            println!("created user {}{}", u.name, if u.email_verified { "" } else { " (email not verified)" });
+        }
+        AdminCommand::Token(TokenCommand::Create { user, name, role, expires_in_days, json }) => {
+            let (record, secret) = hangar_server::admin::create_token(&store, user, name, role, *expires_in_days).await?;
+            if *json {
+                let out = serde_json::json!({
+                    "token": secret.expose(),
+                    "name": record.name,
+                    "role": record.role,
+                    "user": user,
+                    "createdAt": record.created_at,
+                    "expiresAt": record.expires_at,
+                });
+                println!("{out}");
+            } else {
+                println!("{}", secret.expose());
+            }
+        }
+        AdminCommand::Token(TokenCommand::Revoke { user, name }) => {
+            hangar_server::admin::revoke_token(&store, user, name).await?;
+            eprintln!("revoked {user}'s token '{name}'");
+        }
+        AdminCommand::Token(TokenCommand::List { user, json }) => {
+            let tokens = hangar_server::admin::list_tokens(&store, user).await?;
+            if *json {
+                let items: Vec<_> = tokens
+                    .iter()
+                    .map(|t| serde_json::json!({"name": t.name, "role": t.role, "masked": hangar_core::token::mask(&t.last4), "createdAt": t.created_at, "lastUsedAt": t.last_used_at, "expiresAt": t.expires_at, "revoked": t.revoked_at.is_some()}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                for t in tokens {
+                    let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
+                    println!("{:<24} {:<6} {:<12} {state}", t.name, t.role, hangar_core::token::mask(&t.last4));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HANGAR_LOG").unwrap_or_else(|_| {
+        let default = if matches!(cli.command, Command::Serve(_)) { "info,sqlx=warn" } else { "warn" };
+        tracing_subscriber::EnvFilter::new(default)
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match &cli.command {
+            Command::Serve(args) => serve(&cli.global, args).await,
+            Command::Admin(cmd) => admin(&cli.global, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
