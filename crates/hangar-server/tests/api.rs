@@ -1,0 +1,358 @@
+//! The server on a real socket (port 0), driven over HTTP: protocol details and failure cases that
+//! are awkward to reach through the official clients.
+
+use base64::Engine as _;
+use hangar_server::{AppState, Config};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+struct Hub {
+    url: String,
+    state: AppState,
+    http: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Hub {
+    async fn start() -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(Config::new(dir.path().to_owned())).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(hangar_server::serve(listener, state.clone(), std::future::pending()));
+        Hub { url, state, http: Client::new(), _dir: dir }
+    }
+
+    async fn user(&self, name: &str) {
+        hangar_server::admin::create_user(&self.state.store, name, &format!("{name}@example.com"), "password123", true, false).await.unwrap();
+    }
+
+    async fn token(&self, user: &str, role: &str) -> String {
+        let name = format!("{role}-{}", rand::random::<u32>());
+        let (_, secret) = hangar_server::admin::create_token(&self.state.store, user, &name, role, None).await.unwrap();
+        secret.expose().to_owned()
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let r = self.http.get(format!("{}{path}", self.url));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    async fn create_repo(&self, token: &str, name: &str, private: bool) {
+        let r = self.http.post(format!("{}/api/repos/create", self.url)).bearer_auth(token).json(&json!({"name": name, "private": private})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
+    async fn commit(&self, token: &str, repo: &str, rev: &str, lines: &[Value]) -> reqwest::Response {
+        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        self.http
+            .post(format!("{}/api/models/{repo}/commit/{rev}", self.url))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn head(&self, repo: &str) -> String {
+        let v: Value = self.get(&format!("/api/models/{repo}"), None).send().await.unwrap().json().await.unwrap();
+        v["sha"].as_str().unwrap().to_owned()
+    }
+}
+
+fn header(summary: &str) -> Value {
+    json!({"key": "header", "value": {"summary": summary, "description": ""}})
+}
+
+fn file(path: &str, data: &[u8]) -> Value {
+    json!({"key": "file", "value": {"path": path, "encoding": "base64", "content": base64::engine::general_purpose::STANDARD.encode(data)}})
+}
+
+fn git_blob_sha1(data: &[u8]) -> String {
+    use sha1::{Digest as _, Sha1};
+    let mut h = Sha1::new();
+    h.update(format!("blob {}\0", data.len()).as_bytes());
+    h.update(data);
+    hex::encode(h.finalize())
+}
+
+#[tokio::test]
+async fn bad_tokens_are_rejected_never_anonymous() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let good = hub.token("alice", "read").await;
+    let mut typo = good.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).unwrap();
+    let invented = format!("hf_{}", "a".repeat(34));
+    for bad in [typo.as_str(), invented.as_str(), "hf_short", "", "not-a-token"] {
+        // even on a public endpoint, a bad token is an error, not a downgrade to anonymous
+        let r = hub.http.get(format!("{}/api/models", hub.url)).header("authorization", format!("Bearer {bad}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(r.headers()["x-error-message"], "Invalid credentials in Authorization header");
+    }
+    let r = hub.get("/api/whoami-v2", Some(&good)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["name"], "alice");
+    assert_eq!(v["auth"]["accessToken"]["role"], "read");
+    assert_eq!(hub.get("/api/whoami-v2", None).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn revocation_applies_to_the_next_request_and_use_is_recorded() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let (record, secret) = hangar_server::admin::create_token(&hub.state.store, "alice", "ci", "write", None).await.unwrap();
+    assert!(record.last_used_at.is_none());
+    assert_eq!(hub.get("/api/whoami-v2", Some(secret.expose())).send().await.unwrap().status(), StatusCode::OK);
+    hangar_server::admin::revoke_token(&hub.state.store, "alice", "ci").await.unwrap();
+    let r = hub.get("/api/whoami-v2", Some(secret.expose())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let tokens = hangar_server::admin::list_tokens(&hub.state.store, "alice").await.unwrap();
+    assert!(tokens[0].last_used_at.is_some(), "the successful request was recorded as a use");
+}
+
+#[tokio::test]
+async fn private_repos_answer_exactly_like_missing_ones() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    hub.user("bob").await;
+    let alice = hub.token("alice", "write").await;
+    let bob = hub.token("bob", "admin").await;
+    hub.create_repo(&alice, "secret", true).await;
+    for path in ["/api/models/alice/secret", "/api/models/alice/secret/tree/main", "/alice/secret/resolve/main/.gitattributes", "/api/models/alice/secret/refs"] {
+        let missing_path = path.replace("secret", "nothing-here");
+        for token in [Some(bob.as_str()), None] {
+            let a = hub.get(path, token).send().await.unwrap();
+            let b = hub.get(&missing_path, token).send().await.unwrap();
+            assert_eq!(a.status(), b.status(), "{path} {token:?}");
+            assert_eq!(a.headers()["x-error-code"], "RepoNotFound");
+            assert_eq!(a.headers()["x-error-message"], b.headers()["x-error-message"]);
+            assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+        }
+        assert_eq!(hub.get(path, Some(&alice)).send().await.unwrap().status(), StatusCode::OK, "{path}");
+    }
+    // anonymous callers get 401, known users 404, as the Hub does
+    assert_eq!(hub.get("/api/models/alice/secret", None).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(hub.get("/api/models/alice/secret", Some(&bob)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // and the repo is not listed for others
+    let listed: Value = hub.get("/api/models?author=alice", Some(&bob)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed, json!([]));
+    // nor does creating the same name tell bob it exists
+    let r = hub.http.post(format!("{}/api/repos/create", hub.url)).bearer_auth(&bob).json(&json!({"name": "secret", "organization": "alice"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn roles_limit_what_a_token_can_do() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let read = hub.token("alice", "read").await;
+    let write = hub.token("alice", "write").await;
+    let admin = hub.token("alice", "admin").await;
+    let r = hub.http.post(format!("{}/api/repos/create", hub.url)).bearer_auth(&read).json(&json!({"name": "m"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers()["x-error-message"].to_str().unwrap().contains("repo.write"));
+    hub.create_repo(&write, "m", false).await;
+    let r = hub.commit(&read, "alice/m", "main", &[header("x"), file("a.txt", b"a")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let del = |t: &str| hub.http.delete(format!("{}/api/repos/delete", hub.url)).bearer_auth(t.to_owned()).json(&json!({"name": "m"})).send();
+    let r = del(&write).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let msg = r.headers()["x-error-message"].to_str().unwrap().to_owned();
+    assert!(msg.contains("admin") && msg.contains("repo.delete"), "{msg}");
+    assert_eq!(del(&admin).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(hub.get("/api/models/alice/m", Some(&admin)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn stale_parent_commits_are_refused_and_change_nothing() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let first = hub.head("alice/m").await;
+    let r = hub.commit(&t, "alice/m", "main", &[header("one"), file("a.txt", b"1")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let second = hub.head("alice/m").await;
+    let mut h = header("two");
+    h["value"]["parentCommit"] = first.clone().into();
+    let r = hub.commit(&t, "alice/m", "main", &[h, file("a.txt", b"2")]).await;
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert!(r.headers()["x-error-message"].to_str().unwrap().contains(&second));
+    assert_eq!(hub.head("alice/m").await, second);
+    let body = hub.get("/alice/m/resolve/main/a.txt", None).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body, "1");
+    // a matching parent (even abbreviated) is accepted
+    let mut h = header("three");
+    h["value"]["parentCommit"] = second[..8].into();
+    assert_eq!(hub.commit(&t, "alice/m", "main", &[h, file("a.txt", b"3")]).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn malformed_commits_are_4xx_and_write_nothing() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let before = hub.head("alice/m").await;
+    let bad_bodies: Vec<Vec<Value>> = vec![
+        vec![file("a.txt", b"no header")],
+        vec![header("x"), json!({"key": "file", "value": {"path": "a.txt", "content": "!!!not base64!!!"}})],
+        vec![header("x"), file("../escape.txt", b"x")],
+        vec![header("x"), file(".git/config", b"x")],
+        vec![header("x"), json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": "a".repeat(64), "size": 5}})],
+        vec![header("x"), json!({"key": "deletedFile", "value": {"path": "nope.txt"}})],
+        vec![header("x"), json!({"key": "frobnicate", "value": {}})],
+        vec![header("x"), file("d/f.txt", b"x"), file("d", b"file where a folder is")],
+    ];
+    for lines in bad_bodies {
+        let r = hub.commit(&t, "alice/m", "main", &lines).await;
+        assert!(r.status().is_client_error(), "{lines:?} gave {}", r.status());
+        assert!(r.headers().contains_key("x-error-message"));
+    }
+    let r = hub.http.post(format!("{}/api/models/alice/m/commit/main", hub.url)).bearer_auth(&t).body("{\"key\": \"header\", \"value\": {\"summ").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(hub.head("alice/m").await, before, "no failed commit moved main");
+    let r = hub.commit(&t, "alice/m", "refs%2Ftags%2Fv1", &[header("x"), file("a", b"a")]).await;
+    assert!(r.status().is_client_error());
+    let r = hub.commit(&t, "alice/m", "no-such-branch", &[header("x"), file("a", b"a")]).await;
+    assert_eq!(r.headers()["x-error-code"], "RevisionNotFound");
+}
+
+#[tokio::test]
+async fn large_inline_files_round_trip() {
+    // Far above the parser's in-memory limit for one string: the content is spilled and streamed.
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let r = hub.commit(&t, "alice/m", "main", &[header("big inline"), file("big.bin", &data)]).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let r = hub.get("/alice/m/resolve/main/big.bin", None).send().await.unwrap();
+    assert_eq!(r.headers()["etag"], format!("\"{}\"", git_blob_sha1(&data)));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), data.as_slice());
+}
+
+#[tokio::test]
+async fn resolve_headers_and_ranges() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let data = b"0123456789";
+    hub.commit(&t, "alice/m", "main", &[header("files"), file("dir/ten.txt", data), file("empty", b"")]).await;
+    let head = hub.head("alice/m").await;
+    let url = "/alice/m/resolve/main/dir/ten.txt";
+
+    let r = hub.http.head(format!("{}{url}", hub.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-repo-commit"], head.as_str());
+    assert_eq!(r.headers()["etag"], format!("\"{}\"", git_blob_sha1(data)));
+    assert_eq!(r.headers()["content-length"], "10");
+
+    let range = |spec: &'static str| hub.get(url, None).header("range", spec).send();
+    let r = range("bytes=0-0").await.unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.headers()["content-range"], "bytes 0-0/10");
+    assert_eq!(r.text().await.unwrap(), "0");
+    let r = range("bytes=5-").await.unwrap();
+    assert_eq!(r.headers()["content-range"], "bytes 5-9/10");
+    assert_eq!(r.text().await.unwrap(), "56789");
+    let r = range("bytes=8-10").await.unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT, "an end one past the last byte is clamped");
+    assert_eq!(r.headers()["content-range"], "bytes 8-9/10");
+    let r = range("bytes=10-").await.unwrap();
+    assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(r.headers()["content-range"], "bytes */10");
+
+    // an empty file with the hf-hub 0.4 probe still reports its size
+    let r = hub.get("/alice/m/resolve/main/empty", None).header("range", "bytes=0-0").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-range"].to_str().unwrap().ends_with("/0"));
+
+    // errors carry the codes clients map to exceptions
+    let r = hub.get("/alice/m/resolve/main/missing.txt", None).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["x-error-code"], "EntryNotFound");
+    assert_eq!(r.headers()["x-repo-commit"], head.as_str());
+    let r = hub.get("/alice/m/resolve/nope/dir/ten.txt", None).send().await.unwrap();
+    assert_eq!(r.headers()["x-error-code"], "RevisionNotFound");
+    // percent-encoded and literal PR refs
+    let pr = hub.commit(&t, "alice/m", "main?create_pr=1", &[header("pr"), file("pr.txt", b"pr")]).await;
+    assert_eq!(pr.status(), StatusCode::OK);
+    let v: Value = pr.json().await.unwrap();
+    assert!(v["pullRequestUrl"].as_str().unwrap().ends_with("/discussions/1"));
+    for u in ["/alice/m/resolve/refs%2Fpr%2F1/pr.txt", "/alice/m/resolve/refs/pr/1/pr.txt"] {
+        assert_eq!(hub.get(u, None).send().await.unwrap().text().await.unwrap(), "pr", "{u}");
+    }
+    assert_eq!(hub.get("/alice/m/resolve/main/pr.txt", None).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn lfs_uploads_are_verified_against_their_hash() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    hub.user("bob").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let data = vec![7u8; 100_000];
+    let oid = hex::encode(Sha256::digest(&data));
+    let batch = |token: String, objects: Value| {
+        hub.http
+            .post(format!("{}/alice/m.git/info/lfs/objects/batch", hub.url))
+            .bearer_auth(token)
+            .header("content-type", "application/vnd.git-lfs+json")
+            .json(&json!({"operation": "upload", "transfers": ["basic", "multipart"], "objects": objects}))
+            .send()
+    };
+    // another user cannot get upload URLs for alice's repo
+    let bob = hub.token("bob", "write").await;
+    assert_eq!(batch(bob, json!([{"oid": oid, "size": data.len()}])).await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let v: Value = batch(t.clone(), json!([{"oid": oid, "size": data.len()}])).await.unwrap().json().await.unwrap();
+    let href = v["objects"][0]["actions"]["upload"]["href"].as_str().unwrap().to_owned();
+    // wrong bytes with the right length: refused, nothing stored
+    let r = hub.http.put(&href).body(vec![8u8; 100_000]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!hub.state.blobs.exists(&oid).await.unwrap());
+    // a tampered signature is refused
+    let r = hub.http.put(href.replace("sig=", "sig=00")).body(data.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = hub.http.put(&href).body(data.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let verify = v["objects"][0]["actions"]["verify"]["href"].as_str().unwrap();
+    assert_eq!(hub.http.post(verify).bearer_auth(&t).json(&json!({"oid": oid, "size": data.len()})).send().await.unwrap().status(), StatusCode::OK);
+    // once uploaded, the batch answers without actions
+    let v: Value = batch(t.clone(), json!([{"oid": oid, "size": data.len()}, {"oid": "xyz", "size": 1}])).await.unwrap().json().await.unwrap();
+    assert!(v["objects"][0].get("actions").is_none());
+    assert_eq!(v["objects"][1]["error"]["code"], 422);
+    // and a commit can reference it; the download's ETag is the SHA-256
+    let lfs = json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": data.len()}});
+    assert_eq!(hub.commit(&t, "alice/m", "main", &[header("lfs"), lfs]).await.status(), StatusCode::OK);
+    let r = hub.get("/alice/m/resolve/main/w.bin", None).send().await.unwrap();
+    assert_eq!(r.headers()["etag"], format!("\"{oid}\""));
+    assert_eq!(r.headers()["x-linked-size"], "100000");
+    assert_eq!(r.bytes().await.unwrap().len(), 100_000);
+}
+
+#[tokio::test]
+async fn urls_in_responses_use_the_host_the_client_called() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    let r = hub.http.post(format!("{}/api/repos/create", hub.url)).bearer_auth(&t).header("host", "hub.internal:9999").json(&json!({"name": "m", "type": "dataset"})).send().await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["url"], "http://hub.internal:9999/datasets/alice/m");
+    let r = hub.http.post(format!("{}/api/repos/create", hub.url)).bearer_auth(&t).json(&json!({"name": "m", "type": "dataset"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["url"], format!("{}/datasets/alice/m", hub.url));
+}
