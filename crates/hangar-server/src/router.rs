@@ -1,6 +1,6 @@
 //! Every route Hangar serves, grouped by who calls it.
 
-use crate::handlers::{commit, health, lfs, listing, refs, repos, resolve, whoami};
+use crate::handlers::{commit, health, lfs, listing, refs, repos, resolve, validate, whoami};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -11,6 +11,7 @@ pub fn routes() -> Router<AppState> {
     let hub_api = Router::new()
         .route("/api/health", get(health::health))
         .route("/api/whoami-v2", get(whoami::whoami))
+        .route("/api/validate-yaml", post(validate::validate_yaml))
         .route("/api/repos/create", post(repos::create_repo))
         .route("/api/repos/delete", axum::routing::delete(repos::delete_repo))
         .route("/api/repos/move", post(repos::move_repo))

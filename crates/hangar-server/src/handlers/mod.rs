@@ -7,6 +7,7 @@ pub mod listing;
 pub mod refs;
 pub mod repos;
 pub mod resolve;
+pub mod validate;
 pub mod whoami;
 
 use serde::Deserialize;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs Hangar's whole test suite on a fresh machine, installing what the tests need:
+#   1. PostgreSQL must be reachable at 127.0.0.1:5432 (started here when it is installed but stopped);
+#   2. the Rust tests (unit, store conformance on SQLite and PostgreSQL, server API on port 0);
+#   3. the hf-hub compatibility tool (the official Rust client, 0.4 and 1.x);
+#   4. a Python virtualenv with the official huggingface_hub client and hf CLI, then the end-to-end
+#      suite against a real `hangar serve`, once on SQLite and once on PostgreSQL.
+# Usage: scripts/test.sh            (everything)
+#        HANGAR_E2E_ARGS="-k upload" scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+pg_url=${HANGAR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export HANGAR_TEST_POSTGRES_URL=$pg_url
+
+step "PostgreSQL"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "PostgreSQL is not installed; installing it from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  for v in $(ls /etc/postgresql); do
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+  done
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
+step "Rust build"
+cargo build --workspace --locked
+
+step "Rust tests (unit, store conformance on SQLite and PostgreSQL, server API)"
+cargo test --workspace --locked
+
+step "hf-hub compatibility tool (official Rust client 0.4 and 1.x)"
+(cd tests/hf-hub-compat && cargo build --release --locked)
+
+step "Python virtualenv with the official client"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+
+export HANGAR_BIN="$root/target/debug/hangar"
+export HF_HUB_COMPAT_BIN="$root/tests/hf-hub-compat/target/release/hf-hub-compat"
+
+step "End-to-end suite with the official client (SQLite)"
+# shellcheck disable=SC2086
+.venv/bin/python -m pytest tests/e2e ${HANGAR_E2E_ARGS:-}
+
+step "End-to-end suite with the official client (PostgreSQL)"
+e2e_db="hangar_e2e_$$"
+psql "$pg_url" -qc "DROP DATABASE IF EXISTS $e2e_db" -qc "CREATE DATABASE $e2e_db"
+trap 'psql "$pg_url" -qc "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+# shellcheck disable=SC2086
+HANGAR_TEST_DATABASE_URL="${pg_url%/*}/$e2e_db" .venv/bin/python -m pytest tests/e2e -m "not crash" ${HANGAR_E2E_ARGS:-}

@@ -1,0 +1,175 @@
+"""End-to-end tests: the official `huggingface_hub` client and its `hf` CLI against a real `hangar serve`.
+
+Run from the repository root, after `cargo build`:
+
+    python3 -m venv .venv && .venv/bin/pip install -r tests/e2e/requirements.txt
+    .venv/bin/python -m pytest tests/e2e
+
+Environment:
+    HANGAR_BIN                 the server binary (default: target/debug/hangar in this repository)
+    HANGAR_TEST_DATABASE_URL   passed as --database-url to `hangar serve` and `hangar admin` (default: the
+                               SQLite database inside each temporary data directory)
+
+The suite starts one server for the session on a free port, with a temporary data directory; test_crash.py
+starts its own. Users and tokens are created with the operator CLI (`hangar admin ...`); every test gets
+fresh users, so tests do not depend on each other. Xet is disabled (HF_HUB_DISABLE_XET=1): large files go
+through the LFS batch API.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+
+# huggingface_hub reads its configuration once, at import: set it before anything imports the client.
+from hangar_e2e import HangarServer, database_url, free_port, hangar_bin, unique_name
+
+PORT = free_port()
+ENDPOINT = f"http://127.0.0.1:{PORT}"
+_HF_HOME = tempfile.mkdtemp(prefix="hangar-e2e-hf-home-")
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
+
+# A developer's own Hub settings must not leak into the suite.
+for _name in (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_TOKEN_PATH",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+    "HUGGINGFACE_CO_STAGING",
+    "HF_OIDC_RESOURCE",
+    "HF_OIDC_ID_TOKEN",
+    "HF_DEBUG",
+):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "HF_ENDPOINT": ENDPOINT,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": _HF_HOME,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_UPDATE_CHECK": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    }
+)
+_no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = _no_proxy
+
+from huggingface_hub import HfApi, constants  # noqa: E402
+
+assert constants.ENDPOINT == ENDPOINT, "huggingface_hub was imported before conftest.py set HF_ENDPOINT"
+
+_session_server: HangarServer | None = None
+
+
+def pytest_report_header(config):
+    db = database_url()
+    backend = db.split(":", 1)[0] if db else "sqlite (default, in the data directory)"
+    return [f"hangar: {hangar_bin()}", f"endpoint: {ENDPOINT}", f"database: {backend}"]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> HangarServer:
+    binary = hangar_bin()
+    if not binary.is_file():
+        pytest.exit(f"Hangar binary not found at {binary}: run `cargo build` or set HANGAR_BIN.", returncode=2)
+    base = tmp_path_factory.mktemp("hangar-session")
+    srv = HangarServer(binary, base / "data", PORT, database_url(), base / "server.log")
+    srv.start()
+    global _session_server
+    _session_server = srv
+    yield srv
+    _session_server = None
+    srv.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with what the session server logged last."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _session_server is not None:
+        report.sections.append(("hangar serve (end of log)", _session_server.log_tail(3000)))
+
+
+class User:
+    """A verified user. Its read, write and admin tokens are created on first use (each is one CLI call)."""
+
+    def __init__(self, srv: HangarServer, name: str):
+        self._server = srv
+        self.name = name
+        self.email = f"{name}@example.test"
+        self.password = f"pw-{name}-correct-horse"
+        srv.create_user(name, self.email, self.password)
+
+    def token_name(self, role: str) -> str:
+        return f"{self.name}-{role}"
+
+    def _token(self, role: str) -> str:
+        return self._server.create_token(self.name, self.token_name(role), role)
+
+    @cached_property
+    def read_token(self) -> str:
+        return self._token("read")
+
+    @cached_property
+    def write_token(self) -> str:
+        return self._token("write")
+
+    @cached_property
+    def admin_token(self) -> str:
+        return self._token("admin")
+
+    @cached_property
+    def api(self) -> HfApi:
+        """The everyday client: write token."""
+        return HfApi(endpoint=self._server.endpoint, token=self.write_token)
+
+    @cached_property
+    def read_api(self) -> HfApi:
+        return HfApi(endpoint=self._server.endpoint, token=self.read_token)
+
+    @cached_property
+    def admin_api(self) -> HfApi:
+        return HfApi(endpoint=self._server.endpoint, token=self.admin_token)
+
+    def new_repo_id(self, prefix: str = "repo") -> str:
+        """A fresh `name/...` id in this user's namespace (the repo is not created)."""
+        return f"{self.name}/{unique_name(prefix)}"
+
+
+@pytest.fixture(scope="session")
+def make_user(server):
+    """Factory: `make_user("carol")` creates a verified user named carol-<run>-<n>; see `User`."""
+    return lambda prefix="user": User(server, unique_name(prefix))
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    return make_user("bob")
+
+
+@pytest.fixture
+def anon(server) -> HfApi:
+    """A client that sends no token at all."""
+    return HfApi(endpoint=server.endpoint, token=False)
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    """A private download cache, so cache-layout assertions see only this test's downloads."""
+    return tmp_path / "hf-cache"
