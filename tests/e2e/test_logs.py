@@ -1,0 +1,56 @@
+"""Secrets never reach the server's logs: not tokens, not passwords, not upload URL signatures, not emails.
+
+A dedicated server logs at the most verbose level while a token is used for reads, a failed request with a
+mistyped token, a small upload and an LFS multipart upload (whose URLs carry signatures); the whole log is
+then searched for each secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
+
+from hangar_e2e import MIB, HangarServer, database_url, free_port, hangar_bin, unique_name, with_one_letter_changed, write_random_file
+
+
+@pytest.fixture
+def verbose_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("HANGAR_LOG", "trace")
+    srv = HangarServer(hangar_bin(), tmp_path / "data", free_port(), database_url(), tmp_path / "server.log")
+    yield srv
+    srv.stop()
+
+
+def test_no_secret_appears_in_the_server_log(verbose_server, tmp_path):
+    srv = verbose_server
+    user = unique_name("logs")
+    password = "a-Password-that-must-stay-secret"
+    email = f"{user}@example.test"
+    srv.create_user(user, email, password)
+    token = srv.create_token(user, "log-check", "write")
+    srv.start()
+
+    api = HfApi(endpoint=srv.endpoint, token=token)
+    repo = f"{user}/logged"
+    api.create_repo(repo, private=True)
+    api.upload_file(path_or_fileobj=b"small\n", path_in_repo="small.txt", repo_id=repo)
+    big = write_random_file(tmp_path / "big.bin", 11 * MIB)
+    api.upload_file(path_or_fileobj=str(big.path), path_in_repo="big.bin", repo_id=repo)
+    api.hf_hub_download(repo, "big.bin", cache_dir=tmp_path / "cache")
+    with pytest.raises(HfHubHTTPError):
+        HfApi(endpoint=srv.endpoint, token=with_one_letter_changed(token)).whoami()
+    srv.stop()
+
+    log = srv.log_path.read_text(errors="replace")
+    assert "request" in log and len(log) > 1000, "the server logged almost nothing; the check would be vacuous"
+    assert token not in log
+    assert token[3:20] not in log, "a fragment of the token was logged"
+    assert with_one_letter_changed(token)[3:20] not in log
+    assert password not in log
+    assert email not in log
+    # Signed LFS URLs were handed out and used: none of their signatures may be logged.
+    assert not re.search(r"sig=[0-9a-f]{16}", log), "an upload URL signature was logged"
