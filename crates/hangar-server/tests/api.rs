@@ -356,3 +356,66 @@ async fn urls_in_responses_use_the_host_the_client_called() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["url"], format!("{}/datasets/alice/m", hub.url));
 }
+
+/// Every object of a commit, written into a real git repository by `git hash-object`, gets the id
+/// Hangar gave it, and `git fsck` finds the history well-formed: a git remote can be added later
+/// without a migration.
+#[tokio::test]
+async fn objects_are_real_git_objects() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    hub.commit(&t, "alice/m", "main", &[header("first"), file("a.txt", b"hello\n"), file("dir/sub/b c.txt", b"x"), file("dir/z", b"")]).await;
+    hub.commit(&t, "alice/m", "main", &[header("second\n\nwith a body"), file("dir/a-b", b"y"), json!({"key": "deletedFile", "value": {"path": "a.txt"}})]).await;
+    let head = hub.head("alice/m").await;
+
+    let repo = tempfile::tempdir().unwrap();
+    assert!(Command::new("git").args(["init", "-q", "--bare"]).arg(repo.path()).status().unwrap().success());
+    let write = |kind: &str, data: &[u8]| -> String {
+        let mut child = Command::new("git")
+            .args(["hash-object", "-w", "--literally", "-t", kind, "--stdin"])
+            .env("GIT_DIR", repo.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // Walk every commit, tree and blob reachable from main.
+    let mut pending = vec![head.clone()];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(oid) = pending.pop() {
+        if !seen.insert(oid.clone()) {
+            continue;
+        }
+        if let Some(obj) = hub.state.store.get_object(&oid).await.unwrap() {
+            assert_eq!(write(&obj.kind, &obj.data), oid, "{} {oid}", obj.kind);
+            if obj.kind == "commit" {
+                let c = hangar_core::git::Commit::decode(&obj.data).unwrap();
+                pending.push(c.tree.hex());
+                pending.extend(c.parents.iter().map(|p| p.hex()));
+            } else {
+                pending.extend(hangar_core::git::decode_tree(&obj.data).unwrap().into_iter().map(|e| e.oid.hex()));
+            }
+        } else {
+            let blob = hub.state.store.get_blob(&oid).await.unwrap().expect("every tree entry is a known blob");
+            let path = hub.state.blobs.local_path(&blob.sha256).unwrap();
+            assert_eq!(write("blob", &std::fs::read(path).unwrap()), oid);
+        }
+    }
+    let run = |args: &[&str]| {
+        let out = Command::new("git").args(args).env("GIT_DIR", repo.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["update-ref", "refs/heads/main", &head]);
+    run(&["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(run(&["log", "--format=%s", "main"]), "second\nfirst\ninitial commit\n");
+    assert_eq!(run(&["ls-tree", "-r", "--name-only", "main"]), ".gitattributes\ndir/a-b\ndir/sub/b c.txt\ndir/z\n");
+    assert_eq!(run(&["show", "main:dir/sub/b c.txt"]), "x");
+}
