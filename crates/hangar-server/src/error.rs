@@ -37,6 +37,8 @@ pub enum ApiError {
     RangeNotSatisfiable(u64),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("{0}")]
+    NotImplemented(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -72,6 +74,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Some("PayloadTooLarge")),
             ApiError::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, Some("RangeNotSatisfiable")),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, Some("Unprocessable")),
+            ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, Some("NotImplemented")),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         }
     }

@@ -31,7 +31,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{kind}/{namespace}/{name}/preupload/{rev}", post(commit::preupload))
         .route("/api/{kind}/{namespace}/{name}/commit/{rev}", post(commit::commit))
         .route("/api/{kind}/{namespace}/{name}/discussions", post(repos::create_discussion))
-        .route("/api/{kind}/{namespace}/{name}/discussions/{num}", get(repos::get_discussion));
+        .route("/api/{kind}/{namespace}/{name}/discussions/{num}", get(repos::get_discussion))
+        .route("/api/{kind}/{namespace}/{name}/xet-read-token/{rev}", get(lfs::xet_token_unsupported))
+        .route("/api/{kind}/{namespace}/{name}/xet-write-token/{rev}", get(lfs::xet_token_unsupported));
 
     // File downloads and the git-lfs batch endpoint, on the repo's own URL.
     let repo_urls = Router::new()

@@ -38,7 +38,9 @@ impl AppState {
             .with_context(|| format!("cannot open the database {}", crate::config::redact_url(&config.database_url)))?;
         let blobs = hangar_blobs::LocalBlobStore::open(config.data_dir.join("blobs"))
             .with_context(|| format!("cannot open blob storage under {}", config.data_dir.display()))?;
-        std::fs::create_dir_all(config.data_dir.join("uploads"))?;
+        let uploads = config.data_dir.join("uploads");
+        std::fs::create_dir_all(&uploads)?;
+        remove_expired_uploads(&uploads, std::time::Duration::from_secs(config.upload_url_ttl_secs));
         let secret = store.setting_or_init("url_signing_key", &crate::signing::new_key()).await?;
         Ok(AppState(Arc::new(App {
             config,
@@ -51,5 +53,18 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// Multipart uploads whose URLs have expired can never complete: their parts are deleted at start-up.
+fn remove_expired_uploads(dir: &std::path::Path, ttl: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let expired = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > ttl);
+        if expired {
+            if let Err(err) = std::fs::remove_dir_all(e.path()) {
+                tracing::warn!(error = %err, "could not remove an expired upload");
+            }
+        }
     }
 }

@@ -309,3 +309,12 @@ pub async fn verify(State(state): State<AppState>, Path(p): Path<ObjectPath>, Qu
         _ => Err(ApiError::NotFound(format!("LFS object {} ({} bytes) was not uploaded", p.oid, p.size))),
     }
 }
+
+/// `GET /api/{type}s/{repo}/xet-{read,write}-token/{rev}`: Hangar does not speak Xet yet. Recent
+/// official clients upload large files through Xet whenever `hf_xet` is installed, so the refusal says
+/// how to switch them to LFS.
+pub async fn xet_token_unsupported() -> ApiError {
+    ApiError::NotImplemented(
+        "This Hangar server does not support Xet storage yet: set HF_HUB_DISABLE_XET=1 so the client uploads large files through LFS".into(),
+    )
+}
