@@ -434,3 +434,64 @@ async fn xet_token_requests_explain_how_to_use_lfs() {
     assert!(r.headers().keys().all(|k| !k.as_str().contains("xet")));
     assert!(!r.headers().get("link").is_some_and(|l| l.to_str().unwrap().contains("xet")));
 }
+
+#[tokio::test]
+async fn multipart_uploads_assemble_parts_in_any_order_and_verify_the_whole() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    hub.create_repo(&t, "m", false).await;
+    let data: Vec<u8> = (0..20_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let oid = hex::encode(Sha256::digest(&data));
+    let batch = |oid: String, size: usize| {
+        hub.http
+            .post(format!("{}/alice/m.git/info/lfs/objects/batch", hub.url))
+            .bearer_auth(&t)
+            .json(&json!({"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": oid, "size": size}]}))
+            .send()
+    };
+    let v: Value = batch(oid.clone(), data.len()).await.unwrap().json().await.unwrap();
+    let upload = &v["objects"][0]["actions"]["upload"];
+    let chunk: usize = upload["header"]["chunk_size"].as_str().unwrap().parse().unwrap();
+    let parts = data.len().div_ceil(chunk);
+    assert!(parts >= 2, "a 20 MB object is sent in parts");
+    // parts sent last-first, as parallel clients may
+    let mut etags = vec![String::new(); parts];
+    for n in (1..=parts).rev() {
+        let url = upload["header"][n.to_string()].as_str().unwrap();
+        let body = data[(n - 1) * chunk..(n * chunk).min(data.len())].to_vec();
+        let r = hub.http.put(url).body(body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        etags[n - 1] = r.headers()["etag"].to_str().unwrap().to_owned();
+    }
+    let complete = upload["href"].as_str().unwrap();
+    let parts_json = |etags: &[String]| etags.iter().enumerate().map(|(i, e)| json!({"partNumber": i + 1, "etag": e})).collect::<Vec<_>>();
+    // a wrong ETag is refused
+    let mut wrong = etags.clone();
+    wrong[0] = "\"0000\"".into();
+    let r = hub.http.post(complete).json(&json!({"oid": oid, "parts": parts_json(&wrong)})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!hub.state.blobs.exists(&oid).await.unwrap());
+    let r = hub.http.post(complete).json(&json!({"oid": oid, "parts": parts_json(&etags)})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let lfs = json!({"key": "lfsFile", "value": {"path": "big.bin", "algo": "sha256", "oid": oid, "size": data.len()}});
+    assert_eq!(hub.commit(&t, "alice/m", "main", &[header("big"), lfs]).await.status(), StatusCode::OK);
+    let got = hub.get("/alice/m/resolve/main/big.bin", None).send().await.unwrap().bytes().await.unwrap();
+    assert!(got.as_ref() == data.as_slice());
+
+    // parts whose bytes are not the announced object: every part is accepted, the whole is not
+    let claimed = hex::encode(Sha256::digest(b"something else entirely"));
+    let v: Value = batch(claimed.clone(), data.len()).await.unwrap().json().await.unwrap();
+    let upload = &v["objects"][0]["actions"]["upload"];
+    let mut etags = vec![];
+    for n in 1..=parts {
+        let url = upload["header"][n.to_string()].as_str().unwrap();
+        let r = hub.http.put(url).body(data[(n - 1) * chunk..(n * chunk).min(data.len())].to_vec()).send().await.unwrap();
+        etags.push(r.headers()["etag"].to_str().unwrap().to_owned());
+    }
+    let r = hub.http.post(upload["href"].as_str().unwrap()).json(&json!({"oid": claimed, "parts": parts_json(&etags)})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(!hub.state.blobs.exists(&claimed).await.unwrap());
+    let lfs = json!({"key": "lfsFile", "value": {"path": "fake.bin", "algo": "sha256", "oid": claimed, "size": data.len()}});
+    assert_eq!(hub.commit(&t, "alice/m", "main", &[header("fake"), lfs]).await.status(), StatusCode::BAD_REQUEST, "an unverified object cannot be committed");
+}

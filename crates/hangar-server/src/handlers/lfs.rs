@@ -19,7 +19,7 @@ use hangar_core::{RepoId, RepoType};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// Parts of a multipart upload; small enough to retry cheaply, large enough to keep the number of
 /// requests low for multi-gigabyte files.
@@ -198,7 +198,8 @@ fn upload_dir(state: &AppState, upload_id: &str) -> ApiResult<std::path::PathBuf
     Ok(state.config.data_dir.join("uploads").join(upload_id))
 }
 
-/// `PUT /lfs/part/...`: one part of a multipart transfer. Answers the part's ETag (its SHA-256).
+/// `PUT /lfs/part/...`: one part of a multipart transfer, written in place at its offset in the
+/// upload's data file. Answers the part's ETag (its SHA-256), also recorded beside the data.
 #[tracing::instrument(skip_all)]
 pub async fn upload_part(State(state): State<AppState>, Path(p): Path<PartPath>, Query(q): Query<SigQuery>, body: Body) -> ApiResult<Response> {
     check_sig(&state, &format!("part|{}|{}|{}|{}|{}", p.repo_id, p.oid, p.size, p.upload_id, p.n), &q)?;
@@ -210,8 +211,9 @@ pub async fn upload_part(State(state): State<AppState>, Path(p): Path<PartPath>,
     let expected = if p.n == parts { p.size - chunk * (parts - 1) } else { chunk };
     let dir = upload_dir(&state, &p.upload_id)?;
     tokio::fs::create_dir_all(&dir).await?;
-    let tmp = tempfile::Builder::new().prefix("part-").tempfile_in(&dir)?;
-    let mut file = tokio::fs::File::from_std(tmp.reopen()?);
+    // Parts arrive in parallel and in any order; each writes its own byte range of one file.
+    let mut file = tokio::fs::OpenOptions::new().create(true).write(true).truncate(false).open(dir.join("data")).await?;
+    file.seek(std::io::SeekFrom::Start((p.n - 1) * chunk)).await?;
     let mut hasher = Sha256::new();
     let mut written = 0u64;
     let mut stream = body.into_data_stream();
@@ -229,8 +231,9 @@ pub async fn upload_part(State(state): State<AppState>, Path(p): Path<PartPath>,
     }
     file.flush().await?;
     drop(file);
-    tmp.persist(dir.join(format!("{:05}", p.n))).map_err(|e| ApiError::Internal(e.error.into()))?;
     let etag = hex::encode(hasher.finalize());
+    // The marker is written after the bytes: a part without its marker counts as not uploaded.
+    tokio::fs::write(dir.join(format!("{:05}.etag", p.n)), &etag).await?;
     let mut resp = StatusCode::OK.into_response();
     resp.headers_mut().insert(axum::http::header::ETAG, HeaderValue::from_str(&format!("\"{etag}\"")).expect("hex"));
     Ok(resp)
@@ -257,7 +260,7 @@ pub struct CompletePath {
     upload_id: String,
 }
 
-/// `POST /lfs/complete/...`: assembles the parts, verifies the whole object and publishes it.
+/// `POST /lfs/complete/...`: checks every part, hashes the assembled object and publishes it.
 #[tracing::instrument(skip_all)]
 pub async fn complete_multipart(State(state): State<AppState>, Path(p): Path<CompletePath>, Query(q): Query<SigQuery>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
     check_sig(&state, &format!("complete|{}|{}|{}|{}", p.repo_id, p.oid, p.size, p.upload_id), &q)?;
@@ -272,32 +275,46 @@ pub async fn complete_multipart(State(state): State<AppState>, Path(p): Path<Com
         return Err(ApiError::bad_request(format!("the completion must list parts 1 to {parts} exactly once")));
     }
     let dir = upload_dir(&state, &p.upload_id)?;
-    let mut staged = state.blobs.stage().await?;
-    let mut buf = vec![0u8; 256 * 1024];
-    for part in listed {
-        let path = dir.join(format!("{:05}", part.part_number));
-        let mut f = tokio::fs::File::open(&path)
+    for part in &listed {
+        let recorded = tokio::fs::read_to_string(dir.join(format!("{:05}.etag", part.part_number)))
             .await
             .map_err(|_| ApiError::bad_request(format!("part {} was not uploaded", part.part_number)))?;
-        let mut h = Sha256::new();
-        loop {
-            let n = f.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-            staged.write(&buf[..n]).await?;
-        }
-        if hex::encode(h.finalize()) != part.etag.trim_matches('"') {
+        if recorded != part.etag.trim_matches('"') {
             return Err(ApiError::bad_request(format!("part {} does not match its ETag", part.part_number)));
         }
     }
-    let result = state.blobs.commit(staged, &Expect { sha256: Some(p.oid.clone()), size: Some(p.size) }).await;
+    let result = assemble(&state, &dir, &p).await;
     // The parts are useless after a completion attempt, successful or not.
     let _ = tokio::fs::remove_dir_all(&dir).await;
     result?;
     link(&state, p.repo_id, &p.oid, p.size).await?;
     Ok(Json(json!({})))
+}
+
+/// Hashes the assembled data file and, when it is the announced object, publishes it by renaming.
+async fn assemble(state: &AppState, dir: &std::path::Path, p: &CompletePath) -> ApiResult<()> {
+    let data = dir.join("data");
+    let mut f = tokio::fs::File::open(&data).await?;
+    let mut h = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = f.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    let actual = hex::encode(h.finalize());
+    if size != p.size || actual != p.oid {
+        return Err(hangar_blobs::BlobError::Mismatch { what: "sha256", expected: p.oid.clone(), actual }.into());
+    }
+    // The blob store publishes by rename, so the file must move to its staging area first.
+    let staged = tempfile::Builder::new().prefix("multipart-").tempfile_in(state.blobs.staging_dir())?.into_temp_path();
+    tokio::fs::rename(&data, &staged).await?;
+    state.blobs.commit_file(staged, &p.oid).await?;
+    Ok(())
 }
 
 /// `POST /lfs/verify/...`: confirms the object is stored and linked to the repository.
