@@ -28,6 +28,7 @@ pub enum BlobError {
 pub type BlobResult<T> = Result<T, BlobError>;
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+pub type BlobStream = Pin<Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
 /// A file being written to staging, hashed as it goes.
 pub struct Staged {
@@ -100,6 +101,11 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn exists(&self, sha256: &str) -> BlobResult<bool>;
     /// Opens `len` bytes starting at `offset`.
     async fn read_range(&self, sha256: &str, offset: u64, len: u64) -> BlobResult<BlobReader>;
+    /// The same bytes as a stream of chunks, for response bodies. Backends may read ahead.
+    async fn stream_range(&self, sha256: &str, offset: u64, len: u64) -> BlobResult<BlobStream> {
+        let reader = self.read_range(sha256, offset, len).await?;
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)))
+    }
     /// A path on local disk for the object, when the backend keeps one (used to build git blobs
     /// and for zero-copy serving).
     fn local_path(&self, sha256: &str) -> Option<PathBuf>;

@@ -80,13 +80,10 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
         let role = Role::parse(&record.role).ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
         if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL_MS) {
-            let store = state.store.clone();
-            let id = record.id;
-            tokio::spawn(async move {
-                if let Err(e) = store.touch_token(id, now).await {
-                    tracing::warn!(error = %e, token_id = id, "could not record token use");
-                }
-            });
+            // At most one write per token per minute; awaited, so a listing right after sees it.
+            if let Err(e) = state.store.touch_token(record.id, now).await {
+                tracing::warn!(error = %e, token_id = record.id, "could not record token use");
+            }
         }
         Ok(Caller(Some(Authed { user, token: record, role })))
     }

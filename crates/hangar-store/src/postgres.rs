@@ -20,6 +20,11 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    /// PostgreSQL reads go through the pool: its round trips are network-bound, not thread hops.
+    fn fast_reads(&self) -> Option<&crate::fast_reads::FastReads> {
+        None
+    }
+
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
     }

@@ -18,6 +18,24 @@ pub(crate) const TOKEN_COLS: &str =
 pub(crate) const TOKEN_COLS_BARE: &str = "id, user_id, name, role, last4, created_at, last_used_at, expires_at, revoked_at";
 pub(crate) const REPO_COLS: &str = "id, repo_type, namespace, name, private, gated, created_at, updated_at";
 
+pub(crate) fn token_by_hash_sql() -> String {
+    format!(
+        "SELECT {TOKEN_COLS}, u.id AS id, u.name AS name, u.email AS email, u.email_verified AS email_verified, \
+         u.password_hash AS password_hash, u.site_admin AS site_admin, u.created_at AS created_at \
+         FROM tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+    )
+}
+
+pub(crate) fn repo_by_name_sql() -> String {
+    format!("SELECT {REPO_COLS} FROM repos WHERE repo_type = $1 AND lower(namespace) = lower($2) AND lower(name) = lower($3)")
+}
+
+pub(crate) const GET_REF_SQL: &str = "SELECT target FROM refs WHERE repo_id = $1 AND name = $2";
+pub(crate) const HAS_COMMIT_SQL: &str = "SELECT 1 FROM repo_commits WHERE repo_id = $1 AND oid = $2";
+pub(crate) const GET_OBJECT_SQL: &str = "SELECT kind, data FROM git_objects WHERE oid = $1";
+pub(crate) const GET_BLOB_SQL: &str = "SELECT oid, size, sha256, lfs FROM blobs WHERE oid = $1";
+
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use sqlx::Row as _;
@@ -189,12 +207,8 @@ macro_rules! impl_store {
             }
 
             async fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
-                let q = format!(
-                    "SELECT {TOKEN_COLS}, u.id AS id, u.name AS name, u.email AS email, u.email_verified AS email_verified, \
-                     u.password_hash AS password_hash, u.site_admin AS site_admin, u.created_at AS created_at \
-                     FROM tokens t JOIN users u ON u.id = t.user_id \
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
-                );
+                if let Some(r) = self.fast_reads() { return r.token_by_hash(hash, now); }
+                let q = $crate::sql::token_by_hash_sql();
                 let row = sqlx::query(&q).bind(hash).bind(now).fetch_optional(&self.pool).await?;
                 match row {
                     None => Ok(None),
@@ -265,9 +279,8 @@ macro_rules! impl_store {
             }
 
             async fn repo_by_name(&self, repo_type: &str, namespace: &str, name: &str) -> StoreResult<Option<Repo>> {
-                let q = format!(
-                    "SELECT {REPO_COLS} FROM repos WHERE repo_type = $1 AND lower(namespace) = lower($2) AND lower(name) = lower($3)"
-                );
+                if let Some(r) = self.fast_reads() { return r.repo_by_name(repo_type, namespace, name); }
+                let q = $crate::sql::repo_by_name_sql();
                 let row = sqlx::query(&q)
                     .bind(repo_type)
                     .bind(namespace)
@@ -347,7 +360,8 @@ macro_rules! impl_store {
             }
 
             async fn get_ref(&self, repo_id: i64, name: &str) -> StoreResult<Option<String>> {
-                let row = sqlx::query("SELECT target FROM refs WHERE repo_id = $1 AND name = $2")
+                if let Some(r) = self.fast_reads() { return r.get_ref(repo_id, name); }
+                let row = sqlx::query($crate::sql::GET_REF_SQL)
                     .bind(repo_id)
                     .bind(name)
                     .fetch_optional(&self.pool)
@@ -387,7 +401,8 @@ macro_rules! impl_store {
             }
 
             async fn repo_has_commit(&self, repo_id: i64, oid: &str) -> StoreResult<bool> {
-                let row = sqlx::query("SELECT 1 FROM repo_commits WHERE repo_id = $1 AND oid = $2")
+                if let Some(r) = self.fast_reads() { return r.repo_has_commit(repo_id, oid); }
+                let row = sqlx::query($crate::sql::HAS_COMMIT_SQL)
                     .bind(repo_id)
                     .bind(oid)
                     .fetch_optional(&self.pool)
@@ -403,7 +418,8 @@ macro_rules! impl_store {
             }
 
             async fn get_object(&self, oid: &str) -> StoreResult<Option<GitObject>> {
-                let row = sqlx::query("SELECT kind, data FROM git_objects WHERE oid = $1")
+                if let Some(r) = self.fast_reads() { return r.get_object(oid); }
+                let row = sqlx::query($crate::sql::GET_OBJECT_SQL)
                     .bind(oid)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -411,7 +427,8 @@ macro_rules! impl_store {
             }
 
             async fn get_blob(&self, oid: &str) -> StoreResult<Option<BlobRecord>> {
-                let row = sqlx::query("SELECT oid, size, sha256, lfs FROM blobs WHERE oid = $1")
+                if let Some(r) = self.fast_reads() { return r.get_blob(oid); }
+                let row = sqlx::query($crate::sql::GET_BLOB_SQL)
                     .bind(oid)
                     .fetch_optional(&self.pool)
                     .await?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    fast: Option<crate::fast_reads::FastReads>,
 }
 
 impl SqliteStore {
@@ -18,8 +19,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // An in-memory database has no file that other connections could open.
+        let file = opts.get_filename().to_owned();
+        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        Ok(SqliteStore { pool })
+        let fast = (!in_memory).then(|| crate::fast_reads::FastReads::new(file));
+        Ok(SqliteStore { pool, fast })
+    }
+
+    fn fast_reads(&self) -> Option<&crate::fast_reads::FastReads> {
+        self.fast.as_ref()
     }
 
     fn migrator() -> sqlx::migrate::Migrator {

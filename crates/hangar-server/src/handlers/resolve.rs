@@ -135,8 +135,7 @@ async fn resolve(State(state): State<AppState>, caller: Caller, method: Method, 
     let body = if method == Method::HEAD || len == 0 {
         Body::empty()
     } else {
-        let reader = state.blobs.read_range(&blob.sha256, offset, len).await?;
-        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024))
+        Body::from_stream(state.blobs.stream_range(&blob.sha256, offset, len).await?)
     };
     Ok(resp.status(status).body(body).map_err(|e| anyhow::anyhow!(e))?)
 }
