@@ -6,7 +6,7 @@ use std::io::SeekFrom;
 use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-const CHUNK: usize = 512 * 1024;
+const CHUNK: usize = 1024 * 1024;
 const READ_AHEAD: usize = 2;
 
 pub struct LocalBlobStore {
@@ -116,8 +116,13 @@ impl BlobStore for LocalBlobStore {
             let mut left = len;
             while left > 0 {
                 let n = left.min(CHUNK as u64) as usize;
-                let mut buf = bytes::BytesMut::zeroed(n);
-                let res = f.read_exact(&mut buf).map(|_| buf.freeze());
+                // read_to_end fills spare capacity without zeroing it first.
+                let mut buf = Vec::with_capacity(n);
+                let res = match (&mut f).take(n as u64).read_to_end(&mut buf) {
+                    Ok(got) if got == n => Ok(bytes::Bytes::from(buf)),
+                    Ok(_) => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "blob shorter than its record")),
+                    Err(e) => Err(e),
+                };
                 let failed = res.is_err();
                 // A closed channel means the client went away: stop reading.
                 if tx.blocking_send(res).is_err() || failed {

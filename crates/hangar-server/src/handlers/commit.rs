@@ -54,7 +54,7 @@ struct PreuploadFile {
 
 /// `POST /api/{type}s/{repo}/preupload/{rev}`: tells the client which files go through LFS and
 /// what the revision already holds at each path (for no-op detection).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn preupload(
     State(state): State<AppState>,
     caller: Caller,
@@ -264,7 +264,7 @@ fn branch_ref(rev: &str) -> ApiResult<String> {
 }
 
 /// `POST /api/{type}s/{repo}/commit/{rev}`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn commit(
     State(state): State<AppState>,
     caller: Caller,

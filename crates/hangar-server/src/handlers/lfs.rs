@@ -71,7 +71,7 @@ impl Signed<'_> {
     }
 }
 
-#[tracing::instrument(skip_all, fields(repo_type = %t))]
+#[tracing::instrument(level = "debug", skip_all, fields(repo_type = %t))]
 async fn batch(State(state): State<AppState>, caller: Caller, base: BaseUrl, t: RepoType, p: BatchPath, body: axum::body::Bytes) -> ApiResult<Response> {
     let name = p.name_git.strip_suffix(".git").unwrap_or(&p.name_git);
     let id = RepoId::new(&p.namespace, name)?;
@@ -172,7 +172,7 @@ async fn link(state: &AppState, repo_id: i64, oid: &str, size: u64) -> ApiResult
 }
 
 /// `PUT /lfs/upload/...`: a basic transfer, one request with the whole object.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn upload_basic(State(state): State<AppState>, Path(p): Path<ObjectPath>, Query(q): Query<SigQuery>, body: Body) -> ApiResult<StatusCode> {
     check_sig(&state, &format!("upload|{}|{}|{}", p.repo_id, p.oid, p.size), &q)?;
     let mut staged = state.blobs.stage().await?;
@@ -200,7 +200,7 @@ fn upload_dir(state: &AppState, upload_id: &str) -> ApiResult<std::path::PathBuf
 
 /// `PUT /lfs/part/...`: one part of a multipart transfer, written in place at its offset in the
 /// upload's data file. Answers the part's ETag (its SHA-256), also recorded beside the data.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn upload_part(State(state): State<AppState>, Path(p): Path<PartPath>, Query(q): Query<SigQuery>, body: Body) -> ApiResult<Response> {
     check_sig(&state, &format!("part|{}|{}|{}|{}|{}", p.repo_id, p.oid, p.size, p.upload_id, p.n), &q)?;
     let chunk = chunk_size_for(p.size);
@@ -261,7 +261,7 @@ pub struct CompletePath {
 }
 
 /// `POST /lfs/complete/...`: checks every part, hashes the assembled object and publishes it.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete_multipart(State(state): State<AppState>, Path(p): Path<CompletePath>, Query(q): Query<SigQuery>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
     check_sig(&state, &format!("complete|{}|{}|{}|{}", p.repo_id, p.oid, p.size, p.upload_id), &q)?;
     let body: CompleteBody = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("Invalid completion body: {e}")))?;
@@ -318,7 +318,7 @@ async fn assemble(state: &AppState, dir: &std::path::Path, p: &CompletePath) -> 
 }
 
 /// `POST /lfs/verify/...`: confirms the object is stored and linked to the repository.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify(State(state): State<AppState>, Path(p): Path<ObjectPath>, Query(q): Query<SigQuery>) -> ApiResult<Json<Value>> {
     check_sig(&state, &format!("verify|{}|{}|{}", p.repo_id, p.oid, p.size), &q)?;
     match state.store.repo_lfs_object(p.repo_id, &p.oid).await? {

@@ -27,7 +27,7 @@ pub struct TreePath {
 }
 
 /// `GET /api/{type}s/{repo}/tree/{rev}[/{path}]?recursive=&cursor=`: a paginated listing.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn tree(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,7 +82,7 @@ struct PathsInfoJson {
 }
 
 /// `POST /api/{type}s/{repo}/paths-info/{rev}`: form-encoded (Python) or JSON (hf-hub, hub.js).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn paths_info(
     State(state): State<AppState>,
     caller: Caller,

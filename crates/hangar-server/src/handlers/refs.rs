@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// `GET /api/{type}s/{repo}/refs[?include_prs=1]`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_refs(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,7 +52,7 @@ pub async fn list_refs(
 const COMMITS_PAGE: usize = 50;
 
 /// `GET /api/{type}s/{repo}/commits/{rev}`: first-parent history, newest first, paginated.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_commits(
     State(state): State<AppState>,
     caller: Caller,
@@ -105,7 +105,7 @@ pub struct CreateBranchBody {
 }
 
 /// `POST /api/{type}s/{repo}/branch/{branch}`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_branch(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,7 +129,7 @@ pub async fn create_branch(
 }
 
 /// `DELETE /api/{type}s/{repo}/branch/{branch}`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_branch(State(state): State<AppState>, caller: Caller, Path(p): Path<RepoRevPath>) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
@@ -150,7 +150,7 @@ pub struct CreateTagBody {
 }
 
 /// `POST /api/{type}s/{repo}/tag/{rev}`: tags the revision in the URL.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_tag(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,7 +170,7 @@ pub async fn create_tag(
 }
 
 /// `DELETE /api/{type}s/{repo}/tag/{tag}`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_tag(State(state): State<AppState>, caller: Caller, Path(p): Path<RepoRevPath>) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;

@@ -50,7 +50,7 @@ fn target_id(name: &str, organization: Option<&str>, caller_name: &str) -> ApiRe
 }
 
 /// `POST /api/repos/create`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_repo(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,7 +112,7 @@ pub struct DeleteRepoBody {
 }
 
 /// `DELETE /api/repos/delete`. Needs an admin token (or the account itself).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_repo(
     State(state): State<AppState>,
     caller: Caller,
@@ -138,7 +138,7 @@ pub struct MoveRepoBody {
 }
 
 /// `POST /api/repos/move`: renames a repository, possibly into another namespace the caller owns.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn move_repo(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,7 +168,7 @@ pub struct SettingsBody {
 }
 
 /// `PUT /api/{type}s/{repo}/settings`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -211,7 +211,7 @@ fn repo_json(repo: &Repo) -> Value {
 }
 
 /// `GET /api/{type}s/{repo}` and `GET /api/{type}s/{repo}/revision/{rev}`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn repo_info(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,7 +222,7 @@ pub async fn repo_info(
     info_at(state, caller, t, id, "main".into(), q).await
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn repo_info_revision(
     State(state): State<AppState>,
     caller: Caller,
@@ -286,7 +286,7 @@ const MAX_PAGE: i64 = 1000;
 
 /// `GET /api/{type}s?author=&search=&limit=`: public repos plus the caller's own private ones,
 /// paginated with a `Link: <…>; rel="next"` header.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_repos(
     State(state): State<AppState>,
     caller: Caller,

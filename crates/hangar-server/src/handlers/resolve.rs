@@ -74,7 +74,7 @@ fn hv(s: &str) -> HeaderValue {
     header_safe(s)
 }
 
-#[tracing::instrument(skip_all, fields(repo_type = %t))]
+#[tracing::instrument(level = "debug", skip_all, fields(repo_type = %t))]
 async fn resolve(State(state): State<AppState>, caller: Caller, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
     let id = RepoId::new(&p.namespace, &p.name)?;
     let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;

@@ -5,7 +5,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// `GET /api/whoami-v2`: the caller's account and the token they used, in the Hub's shape.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn whoami(caller: Caller) -> ApiResult<Json<Value>> {
     let Some(a) = caller.0 else {
         return Err(ApiError::InvalidCredentials(INVALID_CREDENTIALS));
