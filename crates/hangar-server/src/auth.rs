@@ -5,6 +5,7 @@ use crate::error::{ApiError, INVALID_CREDENTIALS};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use base64::Engine as _;
 use hangar_core::policy::{Principal, Role};
 use hangar_core::token;
@@ -56,35 +57,50 @@ fn basic_password(value: &str) -> Option<String> {
     text.split_once(':').map(|(_, p)| p.to_owned())
 }
 
+/// The SHA-256 of the token in the `Authorization` header: `None` without the header, an error when
+/// the header is there but holds no well-formed token (the checksum rejects typos and invented
+/// tokens without a database lookup).
+pub fn presented_token_hash(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
+    let secret = match bearer(value) {
+        Some(t) => t.to_owned(),
+        None => basic_password(value).ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?,
+    };
+    if !token::is_well_formed(&secret) {
+        return Err(ApiError::InvalidCredentials(INVALID_CREDENTIALS));
+    }
+    Ok(Some(token::hash_token(&secret)))
+}
+
+/// Turns the stored token found for a presented hash into the caller. A token that was presented
+/// but not found (unknown, revoked, expired) is a 401.
+pub async fn caller_from(state: &AppState, presented: bool, found: Option<(TokenRecord, User)>, now: i64) -> Result<Caller, ApiError> {
+    if !presented {
+        return Ok(Caller(None));
+    }
+    let (record, user) = found.ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
+    let role = Role::parse(&record.role).ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
+    if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL_MS) {
+        // At most one write per token per minute; awaited, so a listing right after sees it.
+        if let Err(e) = state.store.touch_token(record.id, now).await {
+            tracing::warn!(error = %e, token_id = record.id, "could not record token use");
+        }
+    }
+    Ok(Caller(Some(Authed { user, token: record, role })))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        let Some(hash) = presented_token_hash(&parts.headers)? else {
             return Ok(Caller(None));
         };
-        let value = value.to_str().map_err(|_| ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
-        let secret = match bearer(value) {
-            Some(t) => t.to_owned(),
-            None => basic_password(value).ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?,
-        };
-        // The checksum rejects typos and invented tokens without a database lookup.
-        if !token::is_well_formed(&secret) {
-            return Err(ApiError::InvalidCredentials(INVALID_CREDENTIALS));
-        }
         let now = state.now_ms();
-        let (record, user) = state
-            .store
-            .token_by_hash(&token::hash_token(&secret), now)
-            .await?
-            .ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
-        let role = Role::parse(&record.role).ok_or(ApiError::InvalidCredentials(INVALID_CREDENTIALS))?;
-        if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL_MS) {
-            // At most one write per token per minute; awaited, so a listing right after sees it.
-            if let Err(e) = state.store.touch_token(record.id, now).await {
-                tracing::warn!(error = %e, token_id = record.id, "could not record token use");
-            }
-        }
-        Ok(Caller(Some(Authed { user, token: record, role })))
+        let found = state.store.token_by_hash(&hash, now).await?;
+        caller_from(state, true, found, now).await
     }
 }

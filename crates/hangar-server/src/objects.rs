@@ -60,27 +60,35 @@ pub async fn read_blob(state: &AppState, oid: Oid) -> ApiResult<BlobRecord> {
     Ok(b)
 }
 
+/// The refs a revision name may stand for, in order of preference; empty for a commit id.
+pub fn revision_refs(rev: &str) -> Vec<String> {
+    if is_commit_id(rev) {
+        vec![]
+    } else if rev.starts_with("refs/") {
+        vec![rev.to_owned()]
+    } else {
+        vec![format!("refs/heads/{rev}"), format!("refs/tags/{rev}")]
+    }
+}
+
+pub fn revision_not_found(repo: &Repo, rev: &str) -> ApiError {
+    ApiError::RevisionNotFound(format!(
+        "Invalid rev id: {rev}. The branch, tag or commit does not exist in {}/{}.",
+        repo.namespace, repo.name
+    ))
+}
+
 /// A revision as the Hub accepts it: a branch, a tag, a full ref name or a commit id of this repo.
 /// Returns the commit and, for branches and refs, the full ref name.
 pub async fn resolve_revision(state: &AppState, repo: &Repo, rev: &str) -> ApiResult<(Oid, Option<String>)> {
-    let not_found = || {
-        ApiError::RevisionNotFound(format!(
-            "Invalid rev id: {rev}. The branch, tag or commit does not exist in {}/{}.",
-            repo.namespace, repo.name
-        ))
-    };
+    let not_found = || revision_not_found(repo, rev);
     if is_commit_id(rev) {
         if state.store.repo_has_commit(repo.id, rev).await? {
             return Ok((Oid::parse(rev).expect("checked hex"), None));
         }
         return Err(not_found());
     }
-    let candidates: Vec<String> = if rev.starts_with("refs/") {
-        vec![rev.to_owned()]
-    } else {
-        vec![format!("refs/heads/{rev}"), format!("refs/tags/{rev}")]
-    };
-    for name in candidates {
+    for name in revision_refs(rev) {
         if let Some(target) = state.store.get_ref(repo.id, &name).await? {
             let oid = Oid::parse(&target).ok_or_else(|| anyhow!("corrupt ref {name}"))?;
             return Ok((oid, Some(name)));

@@ -7,7 +7,7 @@
 //! the same SQL as the sqlx path (`sql.rs`), and the conformance suite checks them on SQLite.
 
 use crate::sql::{self, GET_BLOB_SQL, GET_OBJECT_SQL, GET_REF_SQL, HAS_COMMIT_SQL};
-use crate::{BlobRecord, GitObject, Repo, StoreError, StoreResult, TokenRecord, User};
+use crate::{BlobRecord, DownloadContext, GitObject, Repo, StoreError, StoreResult, TokenRecord, User};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -38,6 +38,24 @@ fn token_from(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_at: r.get(7)?,
         revoked_at: r.get(8)?,
     })
+}
+
+fn token_query(c: &Connection, hash: &str, now: i64) -> rusqlite::Result<Option<(TokenRecord, User)>> {
+    c.prepare_cached(&sql::token_by_hash_sql())?
+        .query_row(params![hash, now], |r| {
+                    let token = token_from(r)?;
+                    let user = User {
+                        id: r.get(9)?,
+                        name: r.get(10)?,
+                        email: r.get(11)?,
+                        email_verified: r.get::<_, i64>(12)? != 0,
+                        password_hash: r.get(13)?,
+                        site_admin: r.get::<_, i64>(14)? != 0,
+                        created_at: r.get(15)?,
+                    };
+                    Ok((token, user))
+                })
+                .optional()
 }
 
 fn repo_from(r: &Row<'_>) -> rusqlite::Result<Repo> {
@@ -78,25 +96,33 @@ impl FastReads {
         Ok(out?)
     }
 
-    pub fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
-        let q = sql::token_by_hash_sql();
+    /// Token, repository and ref in one read transaction: SQLite takes its file locks once, not
+    /// once per query.
+    pub fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
         self.with(|c| {
-            c.prepare_cached(&q)?
-                .query_row(params![hash, now], |r| {
-                    let token = token_from(r)?;
-                    let user = User {
-                        id: r.get(9)?,
-                        name: r.get(10)?,
-                        email: r.get(11)?,
-                        email_verified: r.get::<_, i64>(12)? != 0,
-                        password_hash: r.get(13)?,
-                        site_admin: r.get::<_, i64>(14)? != 0,
-                        created_at: r.get(15)?,
-                    };
-                    Ok((token, user))
-                })
-                .optional()
+            let tx = c.unchecked_transaction()?;
+            let token = match token_hash {
+                Some(h) => token_query(c, h, now)?,
+                None => None,
+            };
+            let repo = c.prepare_cached(&sql::repo_by_name_sql())?.query_row(params![repo_type, namespace, name], repo_from).optional()?;
+            let mut found_ref = None;
+            if let Some(r) = &repo {
+                let mut stmt = c.prepare_cached(GET_REF_SQL)?;
+                for n in refs {
+                    if let Some(target) = stmt.query_row(params![r.id, n], |row| row.get::<_, String>(0)).optional()? {
+                        found_ref = Some((n.clone(), target));
+                        break;
+                    }
+                }
+            }
+            tx.finish()?;
+            Ok(DownloadContext { token, repo, found_ref })
         })
+    }
+
+    pub fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
+        self.with(|c| token_query(c, hash, now))
     }
 
     pub fn repo_by_name(&self, repo_type: &str, namespace: &str, name: &str) -> StoreResult<Option<Repo>> {

@@ -55,6 +55,13 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes the user's live token with this name; false when there is none.
     async fn revoke_token(&self, user_id: i64, name: &str, now: i64) -> StoreResult<bool>;
 
+    /// What a download needs, read together: the caller's live token (when a hash is given), the
+    /// repository, and the first of `refs` that exists with its target. Backends may answer it in
+    /// one read transaction.
+    async fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
+        download_context_by_parts(self, token_hash, now, repo_type, namespace, name, refs).await
+    }
+
     // repositories
     /// Creates the repo with its first commit (objects already written) on `refs/heads/main`.
     async fn create_repo(&self, repo: NewRepo, initial: CommitWrite) -> StoreResult<Repo>;
@@ -102,4 +109,31 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
     };
     store.migrate().await?;
     Ok(store)
+}
+
+/// [`Store::download_context`] as separate queries.
+pub(crate) async fn download_context_by_parts<S: Store + ?Sized>(
+    store: &S,
+    token_hash: Option<&str>,
+    now: i64,
+    repo_type: &str,
+    namespace: &str,
+    name: &str,
+    refs: &[String],
+) -> StoreResult<DownloadContext> {
+    let token = match token_hash {
+        Some(h) => store.token_by_hash(h, now).await?,
+        None => None,
+    };
+    let repo = store.repo_by_name(repo_type, namespace, name).await?;
+    let mut found_ref = None;
+    if let Some(r) = &repo {
+        for n in refs {
+            if let Some(target) = store.get_ref(r.id, n).await? {
+                found_ref = Some((n.clone(), target));
+                break;
+            }
+        }
+    }
+    Ok(DownloadContext { token, repo, found_ref })
 }

@@ -135,3 +135,12 @@ pub struct Discussion {
     pub status: String,
     pub created_at: i64,
 }
+
+/// The answer of [`crate::Store::download_context`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadContext {
+    pub token: Option<(TokenRecord, User)>,
+    pub repo: Option<Repo>,
+    /// The first requested ref that exists, and its target.
+    pub found_ref: Option<(String, String)>,
+}

@@ -206,6 +206,13 @@ macro_rules! impl_store {
                 Ok(token_from(&row)?)
             }
 
+            async fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
+                if let Some(r) = self.fast_reads() {
+                    return r.download_context(token_hash, now, repo_type, namespace, name, refs);
+                }
+                $crate::download_context_by_parts(self, token_hash, now, repo_type, namespace, name, refs).await
+            }
+
             async fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
                 if let Some(r) = self.fast_reads() { return r.token_by_hash(hash, now); }
                 let q = $crate::sql::token_by_hash_sql();

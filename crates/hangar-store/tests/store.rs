@@ -301,3 +301,29 @@ on_both!(settings, |store| {
     store.migrate().await.unwrap();
     assert_eq!(store.setting_or_init("k", "third").await.unwrap(), "first", "migrating twice is harmless");
 });
+
+on_both!(download_context, |store| {
+    let u = store.create_user(new_user("alice")).await.unwrap();
+    store
+        .create_token(NewToken { user_id: u.id, name: "t".into(), role: "read".into(), token_hash: "h".into(), last4: "abcd".into(), created_at: 1, expires_at: None })
+        .await
+        .unwrap();
+    let r = make_repo(&store, "alice", "m", true).await;
+    let main = store.get_ref(r.id, "refs/heads/main").await.unwrap().unwrap();
+    store.create_ref(r.id, "refs/tags/v1", &main).await.unwrap();
+    let refs = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let ctx = store.download_context(Some("h"), 5, "model", "ALICE", "m", &refs(&["refs/heads/v1", "refs/tags/v1"])).await.unwrap();
+    assert_eq!(ctx.token.unwrap().1.name, "alice");
+    assert_eq!(ctx.repo.unwrap().id, r.id);
+    assert_eq!(ctx.found_ref, Some(("refs/tags/v1".to_owned(), main.clone())), "the first existing ref wins");
+
+    let ctx = store.download_context(None, 5, "model", "alice", "m", &refs(&["refs/heads/main"])).await.unwrap();
+    assert!(ctx.token.is_none());
+    assert_eq!(ctx.found_ref.unwrap().1, main);
+
+    let ctx = store.download_context(Some("unknown"), 5, "dataset", "alice", "m", &refs(&["refs/heads/main"])).await.unwrap();
+    assert_eq!(ctx, DownloadContext { token: None, repo: None, found_ref: None });
+    store.revoke_token(u.id, "t", 6).await.unwrap();
+    assert!(store.download_context(Some("h"), 7, "model", "alice", "m", &[]).await.unwrap().token.is_none(), "revoked at once");
+});

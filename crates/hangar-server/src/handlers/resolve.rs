@@ -1,16 +1,16 @@
 //! `HEAD|GET /{prefix}{repo}/resolve/{rev}/{path}`: file downloads with the headers every official
 //! client reads (`X-Repo-Commit`, `ETag`, sizes) and byte ranges.
 
-use crate::access::load_repo;
-use crate::auth::Caller;
+use crate::{access, auth};
 use crate::error::{header_safe, ApiError, ApiResult};
-use crate::objects::{lookup, read_blob, read_commit, resolve_revision, Found};
+use crate::objects::{lookup, read_blob, read_commit, resolve_revision, revision_not_found, revision_refs, Found};
+use hangar_core::git::Oid;
+use hangar_core::names::{is_commit_id, normalize_repo_path};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use hangar_core::names::normalize_repo_path;
 use hangar_core::policy::Action;
 use hangar_core::{RepoId, RepoType};
 use serde::Deserialize;
@@ -23,16 +23,16 @@ pub struct ResolvePath {
     path: String,
 }
 
-pub async fn resolve_model(state: State<AppState>, caller: Caller, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, caller, method, headers, RepoType::Model, p).await
+pub async fn resolve_model(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, method, headers, RepoType::Model, p).await
 }
 
-pub async fn resolve_dataset(state: State<AppState>, caller: Caller, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, caller, method, headers, RepoType::Dataset, p).await
+pub async fn resolve_dataset(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, method, headers, RepoType::Dataset, p).await
 }
 
-pub async fn resolve_space(state: State<AppState>, caller: Caller, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, caller, method, headers, RepoType::Space, p).await
+pub async fn resolve_space(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, method, headers, RepoType::Space, p).await
 }
 
 /// Some clients send `refs/pr/1` unencoded; the router then sees the revision `refs`.
@@ -75,11 +75,22 @@ fn hv(s: &str) -> HeaderValue {
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(repo_type = %t))]
-async fn resolve(State(state): State<AppState>, caller: Caller, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
+async fn resolve(State(state): State<AppState>, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
     let id = RepoId::new(&p.namespace, &p.name)?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
     let (rev, raw_path) = split_literal_ref(p.rev, p.path);
-    let (commit, _) = resolve_revision(&state, &repo, &rev).await?;
+    // The hottest path of the hub: who is calling, the repository and the revision's ref are read
+    // together, then checked exactly as `load_repo` and `resolve_revision` do for other routes.
+    let hash = auth::presented_token_hash(&headers)?;
+    let now = state.now_ms();
+    let ctx = state.store.download_context(hash.as_deref(), now, t.as_str(), &id.namespace, &id.name, &revision_refs(&rev)).await?;
+    let caller = auth::caller_from(&state, hash.is_some(), ctx.token, now).await?;
+    let repo = ctx.repo.ok_or(ApiError::RepoNotFound { anonymous: caller.is_anonymous() })?;
+    access::check(&caller, &repo, Action::ReadContent)?;
+    let commit = match ctx.found_ref {
+        Some((_, target)) => Oid::parse(&target).ok_or_else(|| anyhow::anyhow!("corrupt ref"))?,
+        None if is_commit_id(&rev) => resolve_revision(&state, &repo, &rev).await?.0,
+        None => return Err(revision_not_found(&repo, &rev)),
+    };
     let missing = |path: &str| ApiError::EntryNotFound {
         message: format!("Entry not found: {path} does not exist in {id} at revision {rev}"),
         commit: Some(commit.hex()),
