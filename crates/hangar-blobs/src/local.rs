@@ -6,8 +6,8 @@ use std::io::SeekFrom;
 use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-const CHUNK: usize = 256 * 1024;
-const READ_AHEAD: usize = 4;
+const CHUNK: usize = 1024 * 1024;
+const READ_AHEAD: usize = 1;
 
 pub struct LocalBlobStore {
     root: PathBuf,
