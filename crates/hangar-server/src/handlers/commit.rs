@@ -64,7 +64,7 @@ pub async fn preupload(
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid preupload body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     let head = if query_bool(q.get("create_pr").map(String::as_str)) && p.rev == "None" {
         resolve_revision(&state, &repo, "main").await.ok()
     } else {

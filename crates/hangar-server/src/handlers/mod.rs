@@ -55,3 +55,8 @@ pub fn iso(ms: i64) -> String {
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
 }
+
+/// A JSON body, or a 400 that says what is wrong with it.
+pub fn json_body<T>(body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>) -> crate::error::ApiResult<T> {
+    body.map(|axum::Json(v)| v).map_err(|e| crate::error::ApiError::bad_request(format!("Invalid request body: {}", e.body_text())))
+}

@@ -159,7 +159,7 @@ pub async fn create_tag(
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     validate_ref_name(&body.tag)?;
     let (target, _) = resolve_revision(&state, &repo, &p.rev).await?;
     match state.store.create_ref(repo.id, &format!("refs/tags/{}", body.tag), &target.hex()).await {

@@ -57,7 +57,7 @@ pub async fn create_repo(
     base: BaseUrl,
     body: Result<Json<CreateRepoBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     let who = caller.require("create a repository")?;
     let t = RepoType::parse(body.repo_type.as_deref().unwrap_or("model"))?;
     let id = target_id(&body.name, body.organization.as_deref(), &who.user.name)?;
@@ -118,7 +118,7 @@ pub async fn delete_repo(
     caller: Caller,
     body: Result<Json<DeleteRepoBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     let who = caller.require("delete a repository")?;
     let t = RepoType::parse(body.repo_type.as_deref().unwrap_or("model"))?;
     let id = target_id(&body.name, body.organization.as_deref(), &who.user.name)?;
@@ -145,7 +145,7 @@ pub async fn move_repo(
     base: BaseUrl,
     body: Result<Json<MoveRepoBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     caller.require("move a repository")?;
     let t = RepoType::parse(body.repo_type.as_deref().unwrap_or("model"))?;
     let from = RepoId::parse(&body.from_repo)?;
@@ -177,7 +177,7 @@ pub async fn update_settings(
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     if matches!(body.gated, Some(ref g) if g != &Value::Bool(false)) {
         return Err(ApiError::bad_request("Gated repositories are not available on this Hangar version yet"));
     }
@@ -371,7 +371,7 @@ pub async fn create_discussion(
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     if !body.pull_request {
         return Err(ApiError::bad_request("Only pull requests can be opened on this Hangar version"));
     }

@@ -29,7 +29,7 @@ fn front_matter(content: &str) -> Result<Option<&str>, String> {
 }
 
 pub async fn validate_yaml(body: Result<Json<ValidateBody>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("Invalid body: {}", e.body_text())))?;
+    let body = crate::handlers::json_body(body)?;
     let error = |message: String| {
         (StatusCode::BAD_REQUEST, [("x-error-message", crate::error::header_safe(&message))], Json(json!({"errors": [{"message": message}], "warnings": []}))).into_response()
     };
