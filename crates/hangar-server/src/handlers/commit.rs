@@ -68,12 +68,8 @@ pub async fn preupload(
     let head = if query_bool(q.get("create_pr").map(String::as_str)) && p.rev == "None" {
         resolve_revision(&state, &repo, "main").await.ok()
     } else {
-        match resolve_revision(&state, &repo, &p.rev).await {
-            Ok(r) => Some(r),
-            // Pushing to a branch that does not exist yet is refused at commit time.
-            Err(ApiError::RevisionNotFound(m)) => return Err(ApiError::RevisionNotFound(m)),
-            Err(e) => return Err(e),
-        }
+        // Pushing to a branch that does not exist is refused here, as at commit time.
+        Some(resolve_revision(&state, &repo, &p.rev).await?)
     };
     let root = match head {
         Some((c, _)) => Some(read_commit(&state, c).await?.tree),
