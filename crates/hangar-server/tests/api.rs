@@ -495,3 +495,66 @@ async fn multipart_uploads_assemble_parts_in_any_order_and_verify_the_whole() {
     let lfs = json!({"key": "lfsFile", "value": {"path": "fake.bin", "algo": "sha256", "oid": claimed, "size": data.len()}});
     assert_eq!(hub.commit(&t, "alice/m", "main", &[header("fake"), lfs]).await.status(), StatusCode::BAD_REQUEST, "an unverified object cannot be committed");
 }
+
+/// Follows `Link: <…>; rel="next"` as the clients do, collecting every page.
+async fn all_pages(hub: &Hub, first: &str, token: &str) -> (Vec<Value>, usize) {
+    let mut url = format!("{}{first}", hub.url);
+    let mut items = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = hub.http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        let next = r.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.ends_with("rel=\"next\""), "{l}");
+            l[l.find('<').unwrap() + 1..l.find('>').unwrap()].to_owned()
+        });
+        let page: Vec<Value> = r.json().await.unwrap();
+        items.extend(page);
+        pages += 1;
+        match next {
+            Some(n) => url = n,
+            None => return (items, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_listings_are_paginated_with_link_headers() {
+    let hub = Hub::start().await;
+    hub.user("alice").await;
+    let t = hub.token("alice", "write").await;
+    for i in 0..102 {
+        hub.create_repo(&t, &format!("r{i:03}"), i % 10 == 0).await;
+    }
+    let (repos, pages) = all_pages(&hub, "/api/models?author=alice", &t).await;
+    assert!(pages >= 2);
+    let mut ids: Vec<String> = repos.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 102, "every repo exactly once, private ones included for their owner");
+
+    // a tree of 1,005 files in one folder
+    let mut lines = vec![header("many files")];
+    lines.extend((0..1005).map(|i| file(&format!("data/f{i:04}.txt"), format!("{i}").as_bytes())));
+    assert_eq!(hub.commit(&t, "alice/r001", "main", &lines).await.status(), StatusCode::OK);
+    let (entries, pages) = all_pages(&hub, "/api/models/alice/r001/tree/main/data", &t).await;
+    assert!(pages >= 2);
+    let mut paths: Vec<String> = entries.iter().map(|e| e["path"].as_str().unwrap().to_owned()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 1005);
+    assert_eq!(paths[0], "data/f0000.txt");
+
+    // 60 commits: newest first, across pages, ending with the initial commit
+    for i in 0..59 {
+        assert_eq!(hub.commit(&t, "alice/r002", "main", &[header(&format!("commit {i}")), file("n.txt", format!("{i}").as_bytes())]).await.status(), StatusCode::OK);
+    }
+    let (commits, pages) = all_pages(&hub, "/api/models/alice/r002/commits/main", &t).await;
+    assert!(pages >= 2);
+    let titles: Vec<&str> = commits.iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 60);
+    assert_eq!(titles[0], "commit 58");
+    assert_eq!(titles[58], "commit 0");
+    assert_eq!(titles[59], "initial commit");
+}
