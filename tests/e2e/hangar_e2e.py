@@ -72,6 +72,18 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
 
 
+def assert_lfs_entry(entry, big: "BigFile") -> None:
+    """A tree entry or repo-info sibling describes `big` as the Hub does: the LFS pointer's git id as its
+    blob id, and the file's SHA-256, size and pointer size under `lfs`."""
+    assert entry.size == big.size
+    assert entry.lfs is not None
+    assert entry.lfs.sha256 == big.sha256
+    assert entry.lfs.size == big.size
+    pointer = lfs_pointer(big.sha256, big.size)
+    assert entry.lfs.pointer_size == len(pointer)
+    assert entry.blob_id == git_blob_sha1(pointer)
+
+
 @dataclass
 class BigFile:
     path: Path

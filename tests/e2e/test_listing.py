@@ -4,7 +4,7 @@ import pytest
 from huggingface_hub import RepoFile, RepoFolder
 from huggingface_hub.errors import EntryNotFoundError
 
-from hangar_e2e import MIB, git_blob_sha1, lfs_pointer, write_random_file
+from hangar_e2e import MIB, assert_lfs_entry, git_blob_sha1, write_random_file
 
 FILES = {
     "notes.md": b"# Listing\n",
@@ -96,13 +96,7 @@ def test_tree_entries_carry_sizes_and_git_object_ids(tree_repo):
         assert entry.lfs is None, path
 
     weights = entries[LFS_PATH]
-    assert weights.size == big.size
-    assert weights.lfs is not None
-    assert weights.lfs.sha256 == big.sha256
-    assert weights.lfs.size == big.size
-    pointer = lfs_pointer(big.sha256, big.size)
-    assert weights.lfs.pointer_size == len(pointer)
-    assert weights.blob_id == git_blob_sha1(pointer)
+    assert_lfs_entry(weights, big)
     assert weights.xet_hash is None
 
 

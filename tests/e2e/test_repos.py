@@ -5,7 +5,7 @@ import re
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-from hangar_e2e import MIB, git_blob_sha1, lfs_pointer, unique_name, write_random_file
+from hangar_e2e import MIB, assert_lfs_entry, git_blob_sha1, unique_name, write_random_file
 
 HEX40 = re.compile(r"[0-9a-f]{40}")
 
@@ -185,13 +185,7 @@ def test_files_metadata_gives_sizes_blob_ids_and_lfs_hashes(alice, tmp_path):
     assert config.lfs is None
 
     weights = siblings["weights.bin"]
-    assert weights.size == big.size
-    assert weights.lfs is not None
-    assert weights.lfs.sha256 == big.sha256
-    assert weights.lfs.size == big.size
-    pointer = lfs_pointer(big.sha256, big.size)
-    assert weights.lfs.pointer_size == len(pointer)
-    assert weights.blob_id == git_blob_sha1(pointer)
+    assert_lfs_entry(weights, big)
 
 
 def test_list_models_by_author(alice, bob):

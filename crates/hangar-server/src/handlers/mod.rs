@@ -33,19 +33,21 @@ pub fn query_bool(v: Option<&str>) -> bool {
     matches!(v, Some("1" | "true" | "True" | "TRUE" | "yes"))
 }
 
+fn parse_repo(kind: &str, namespace: &str, name: &str) -> crate::error::ApiResult<(hangar_core::RepoType, hangar_core::RepoId)> {
+    let t = crate::access::parse_type_plural(kind)?;
+    let id = hangar_core::RepoId::new(namespace, name)?;
+    Ok((t, id))
+}
+
 impl RepoPath {
     pub fn parse(&self) -> crate::error::ApiResult<(hangar_core::RepoType, hangar_core::RepoId)> {
-        let t = crate::access::parse_type_plural(&self.kind)?;
-        let id = hangar_core::RepoId::new(&self.namespace, &self.name)?;
-        Ok((t, id))
+        parse_repo(&self.kind, &self.namespace, &self.name)
     }
 }
 
 impl RepoRevPath {
     pub fn parse(&self) -> crate::error::ApiResult<(hangar_core::RepoType, hangar_core::RepoId)> {
-        let t = crate::access::parse_type_plural(&self.kind)?;
-        let id = hangar_core::RepoId::new(&self.namespace, &self.name)?;
-        Ok((t, id))
+        parse_repo(&self.kind, &self.namespace, &self.name)
     }
 }
 
