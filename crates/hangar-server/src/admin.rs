@@ -2,7 +2,6 @@
 //! server runs on the same database: every change is a single transaction or row write.
 
 use anyhow::{bail, Context};
-use hangar_core::names::validate_name_part;
 use hangar_core::policy::Role;
 use hangar_core::token::Secret;
 use hangar_store::{DynStore, NewToken, NewUser, StoreError, TokenRecord, User};
@@ -17,10 +16,8 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 pub async fn create_user(store: &DynStore, name: &str, email: &str, password: &str, verified: bool, site_admin: bool) -> anyhow::Result<User> {
-    validate_name_part(name, "user name").map_err(|e| anyhow::anyhow!(e.0))?;
-    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-        bail!("'{email}' is not a valid email address");
-    }
+    crate::accounts::validate_namespace_name(name, "user name").map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::accounts::validate_email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     if password.chars().count() < 8 {
         bail!("the password must have at least 8 characters");
     }
@@ -28,6 +25,7 @@ pub async fn create_user(store: &DynStore, name: &str, email: &str, password: &s
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
     let new = NewUser {
         name: name.to_owned(),
+        fullname: String::new(),
         email: email.to_owned(),
         email_verified: verified,
         password_hash: hash,
@@ -36,7 +34,8 @@ pub async fn create_user(store: &DynStore, name: &str, email: &str, password: &s
     };
     match store.create_user(new).await {
         Ok(u) => Ok(u),
-        Err(StoreError::Conflict(_)) => bail!("a user named '{name}' or with the email '{email}' already exists"),
+        Err(StoreError::Conflict("namespaces")) => bail!("the name '{name}' is already taken by a user or an organization"),
+        Err(StoreError::Conflict(_)) => bail!("a user with the email '{email}' already exists"),
         Err(e) => Err(e.into()),
     }
 }
@@ -45,9 +44,33 @@ async fn user(store: &DynStore, name: &str) -> anyhow::Result<User> {
     store.user_by_name(name).await?.with_context(|| format!("no user named '{name}'"))
 }
 
+/// Creates a fine-grained token from `ENTITY=PERM` pairs. Operators act for the user, so the
+/// email-verification rule does not apply.
+pub async fn create_fine_grained_token(
+    state: &crate::AppState,
+    user_name: &str,
+    token_name: &str,
+    permissions: &[String],
+    can_read_gated_repos: bool,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<(TokenRecord, Secret)> {
+    let mut u = user(&state.store, user_name).await?;
+    u.email_verified = true;
+    let spec = crate::fine_grained::spec_from_pairs(permissions, can_read_gated_repos).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let body = crate::handlers::tokens::CreateBody {
+        name: token_name.to_owned(),
+        role: "fineGrained".into(),
+        expires_at: expires_in_days.map(|d| crate::handlers::iso(now + i64::from(d) * 86_400_000)),
+        fine_grained: Some(spec),
+        password: None,
+    };
+    crate::handlers::tokens::create_token(state, crate::fine_grained::Owner::User(&u), &u, body).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Creates a classic token; the secret is returned once and never stored.
 pub async fn create_token(store: &DynStore, user_name: &str, token_name: &str, role: &str, expires_in_days: Option<u32>) -> anyhow::Result<(TokenRecord, Secret)> {
-    let role = Role::parse(role).with_context(|| format!("unknown role '{role}': use read, write or admin"))?;
+    let role = Role::parse(role).with_context(|| format!("unknown role '{role}': use read, write, admin or fineGrained"))?;
     let token_name = token_name.trim();
     if token_name.is_empty() || token_name.len() > 100 {
         bail!("the token name must have 1 to 100 characters");
@@ -68,6 +91,8 @@ pub async fn create_token(store: &DynStore, user_name: &str, token_name: &str, r
             last4: secret.expose()[secret.expose().len() - 4..].to_owned(),
             created_at: now,
             expires_at: expires_in_days.map(|d| now + i64::from(d) * 86_400_000),
+            org_id: None,
+            fine_grained: None,
         })
         .await?;
     Ok((record, secret))

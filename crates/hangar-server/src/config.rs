@@ -19,6 +19,41 @@ pub struct Config {
     pub max_commit_bytes: u64,
     /// Lifetime of signed LFS upload URLs.
     pub upload_url_ttl_secs: u64,
+    /// Outgoing mail server; without one, mail is written to `<data_dir>/outbox/`.
+    pub smtp: Option<SmtpConfig>,
+    /// The sender of every mail.
+    pub mail_from: String,
+    /// Scan committed text files for Hangar tokens.
+    pub secret_scanning: bool,
+    /// How often the background job looks for tokens about to expire.
+    pub expiry_check_interval_secs: u64,
+    /// Failed authentications allowed per client address in one window before it gets 429.
+    pub auth_failure_limit: u32,
+    pub auth_failure_window_secs: u64,
+}
+
+/// How to reach the mail server.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `none` (plain, for a local relay), `starttls` or `tls`.
+    pub tls: String,
+}
+
+/// Never prints the SMTP password.
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl Config {
@@ -32,6 +67,12 @@ impl Config {
             lfs_threshold: 10 * 1000 * 1000,
             max_commit_bytes: 20 * 1024 * 1024 * 1024,
             upload_url_ttl_secs: 24 * 3600,
+            smtp: None,
+            mail_from: "Hangar <hangar@localhost>".into(),
+            secret_scanning: true,
+            expiry_check_interval_secs: 3600,
+            auth_failure_limit: 20,
+            auth_failure_window_secs: 300,
         }
     }
 }
@@ -50,6 +91,8 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("lfs_threshold", &self.lfs_threshold)
             .field("max_commit_bytes", &self.max_commit_bytes)
+            .field("smtp", &self.smtp)
+            .field("secret_scanning", &self.secret_scanning)
             .finish()
     }
 }

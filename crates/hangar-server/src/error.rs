@@ -12,12 +12,25 @@ pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization head
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 with its own `X-Error-Code` (`RepoNotGated`, ...).
+    #[error("{message}")]
+    BadRequestCode { code: &'static str, message: String },
     #[error("{0}")]
     InvalidCredentials(&'static str),
     #[error("{0}")]
     AuthRequired(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A 403 with its own `X-Error-Code` (`EmailNotVerified`, `TokenNotAllowed`, ...).
+    #[error("{message}")]
+    ForbiddenCode { code: &'static str, message: String },
+    #[error("{0}")]
+    TokenExpired(String),
+    /// A gated repository the caller cannot read: 401 anonymously, 403 otherwise.
+    #[error("{message}")]
+    Gated { anonymous: bool, message: String },
+    #[error("{message}")]
+    TooManyRequests { retry_after: u64, message: String },
     /// A repository that does not exist or that the caller may not see: the two are identical.
     #[error("Repository not found")]
     RepoNotFound { anonymous: bool },
@@ -55,15 +68,22 @@ impl ApiError {
             Denial::Hidden => ApiError::RepoNotFound { anonymous },
             Denial::AuthRequired(m) => ApiError::AuthRequired(m),
             Denial::Forbidden { message, .. } => ApiError::Forbidden(message),
+            Denial::Gated { message } => ApiError::Gated { anonymous, message },
         }
     }
 
     fn status_and_code(&self) -> (StatusCode, Option<&'static str>) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, Some("BadRequest")),
+            ApiError::BadRequestCode { code, .. } => (StatusCode::BAD_REQUEST, Some(*code)),
             ApiError::InvalidCredentials(_) => (StatusCode::UNAUTHORIZED, None),
             ApiError::AuthRequired(_) => (StatusCode::UNAUTHORIZED, Some("AuthRequired")),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, Some("Forbidden")),
+            ApiError::ForbiddenCode { code, .. } => (StatusCode::FORBIDDEN, Some(*code)),
+            ApiError::TokenExpired(_) => (StatusCode::UNAUTHORIZED, Some("TokenExpired")),
+            ApiError::Gated { anonymous: true, .. } => (StatusCode::UNAUTHORIZED, Some("GatedRepo")),
+            ApiError::Gated { anonymous: false, .. } => (StatusCode::FORBIDDEN, Some("GatedRepo")),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, Some("TooManyRequests")),
             ApiError::RepoNotFound { anonymous: true } => (StatusCode::UNAUTHORIZED, Some("RepoNotFound")),
             ApiError::RepoNotFound { anonymous: false } => (StatusCode::NOT_FOUND, Some("RepoNotFound")),
             ApiError::RevisionNotFound(_) => (StatusCode::NOT_FOUND, Some("RevisionNotFound")),
@@ -122,6 +142,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::RangeNotSatisfiable(size) => {
                 h.insert("content-range", header_safe(&format!("bytes */{size}")));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                h.insert("retry-after", header_safe(&retry_after.to_string()));
             }
             _ => {}
         }

@@ -2,16 +2,23 @@
 //! on port 0 and the binary only parses arguments.
 
 pub mod access;
+pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fine_grained;
 pub mod handlers;
+pub mod jobs;
+pub mod mail;
 pub mod ndjson;
 pub mod objects;
 pub mod router;
+pub mod scan;
 pub mod signing;
 pub mod state;
+pub mod throttle;
 pub mod tree_build;
 mod middleware;
 
@@ -26,10 +33,11 @@ pub fn build_router(state: AppState) -> Router {
     middleware::apply(router::routes()).with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests. Background jobs run meanwhile.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
-    let app = build_router(state);
+    let jobs = jobs::spawn(state.clone());
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Without TCP_NODELAY a response written in two parts (headers, then a small body) waits for the
     // client's delayed ACK: about 40 ms per request on a reused connection.
     let listener = listener.tap_io(|tcp| {
@@ -37,5 +45,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown:
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    jobs.abort();
+    served
 }

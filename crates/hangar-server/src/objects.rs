@@ -181,3 +181,26 @@ pub async fn list_tree(state: &AppState, dir: Oid, prefix: &str, recursive: bool
 pub async fn list_files(state: &AppState, root: Oid) -> ApiResult<Vec<Listed>> {
     Ok(list_tree(state, root, "", true).await?.into_iter().filter(|l| matches!(l, Listed::File { .. })).collect())
 }
+
+/// The bytes of a small regular file (a README, a text file being scanned); `None` when the blob
+/// is larger than `max`.
+pub async fn read_small(state: &AppState, blob: &BlobRecord, max: u64) -> ApiResult<Option<Vec<u8>>> {
+    use tokio::io::AsyncReadExt as _;
+    if blob.size as u64 > max {
+        return Ok(None);
+    }
+    let mut reader = state.blobs.read_range(&blob.sha256, 0, blob.size as u64).await?;
+    let mut out = Vec::with_capacity(blob.size as usize);
+    reader.read_to_end(&mut out).await?;
+    Ok(Some(out))
+}
+
+/// The contents of `path` at the head of `main`, when it is a small file.
+pub async fn read_main_file(state: &AppState, repo: &Repo, path: &str, max: u64) -> ApiResult<Option<Vec<u8>>> {
+    let Some(head) = state.store.get_ref(repo.id, "refs/heads/main").await? else { return Ok(None) };
+    let Some(oid) = Oid::parse(&head) else { return Ok(None) };
+    let commit = read_commit(state, oid).await?;
+    let Some(Found::File { oid, .. }) = lookup(state, commit.tree, path).await? else { return Ok(None) };
+    let blob = read_blob(state, oid).await?;
+    read_small(state, &blob, max).await
+}

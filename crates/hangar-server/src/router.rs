@@ -1,6 +1,6 @@
 //! Every route Hangar serves, grouped by who calls it.
 
-use crate::handlers::{commit, health, lfs, listing, refs, repos, resolve, validate, whoami};
+use crate::handlers::{account, commit, gated, health, leaks, lfs, listing, orgs, refs, repos, resolve, tokens, validate, whoami};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -32,14 +32,49 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{kind}/{namespace}/{name}/commit/{rev}", post(commit::commit))
         .route("/api/{kind}/{namespace}/{name}/discussions", post(repos::create_discussion))
         .route("/api/{kind}/{namespace}/{name}/discussions/{num}", get(repos::get_discussion))
+        .route("/api/{kind}/{namespace}/{name}/user-access-request/handle", post(gated::handle_request))
+        .route("/api/{kind}/{namespace}/{name}/user-access-request/grant", post(gated::grant_access))
+        .route("/api/{kind}/{namespace}/{name}/user-access-request/{status}", get(gated::list_requests))
+        .route("/api/credentials/revoke", post(leaks::revoke_credentials))
         .route("/api/{kind}/{namespace}/{name}/xet-read-token/{rev}", get(lfs::xet_token_unsupported))
         .route("/api/{kind}/{namespace}/{name}/xet-write-token/{rev}", get(lfs::xet_token_unsupported));
+
+    // Accounts, tokens, organizations and the audit log (Hangar's own API; see docs/ACCESS.md).
+    let access = Router::new()
+        .route("/api/signup", post(account::signup))
+        .route("/api/login", post(account::login))
+        .route("/api/logout", post(account::logout))
+        .route("/api/account", get(account::get_account))
+        .route("/api/account/resend-verification", post(account::resend_verification))
+        .route("/api/account/email", post(account::change_email))
+        .route("/api/password/forgot", post(account::forgot_password))
+        .route("/api/password/reset", post(account::reset_password))
+        .route("/email/verify", get(account::verify_email))
+        .route("/password/reset", get(account::reset_password_page).post(account::reset_password_form))
+        .route("/api/settings/tokens", get(tokens::list_tokens).post(tokens::create_user_token))
+        .route("/api/settings/tokens/{id}", axum::routing::patch(tokens::rename_user_token).delete(tokens::revoke_user_token))
+        .route("/api/settings/tokens/{id}/refresh", post(tokens::refresh_user_token))
+        .route("/api/settings/audit-log", get(orgs::user_audit_log))
+        .route("/api/organizations/new", post(orgs::create_org))
+        .route("/api/organizations/{org}/overview", get(orgs::overview))
+        .route("/api/organizations/{org}/members", get(orgs::list_members))
+        .route("/api/organizations/{org}/members/{user}", put(orgs::set_member).delete(orgs::remove_member))
+        .route("/api/organizations/{org}/settings/token-policy", get(orgs::get_token_policy).put(orgs::set_token_policy))
+        .route("/api/organizations/{org}/settings/token-approvals", get(orgs::list_approvals))
+        .route("/api/organizations/{org}/settings/token-approvals/{token_id}", post(orgs::decide_approval))
+        .route("/api/organizations/{org}/settings/tokens", get(tokens::list_org_tokens).post(tokens::create_org_token))
+        .route("/api/organizations/{org}/settings/tokens/{id}", axum::routing::patch(tokens::rename_org_token).delete(tokens::revoke_org_token))
+        .route("/api/organizations/{org}/settings/tokens/{id}/refresh", post(tokens::refresh_org_token))
+        .route("/api/organizations/{org}/audit-log", get(orgs::org_audit_log));
 
     // File downloads and the git-lfs batch endpoint, on the repo's own URL.
     let repo_urls = Router::new()
         .route("/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_model))
         .route("/datasets/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_dataset))
         .route("/spaces/{namespace}/{name}/resolve/{rev}/{*path}", get(resolve::resolve_space))
+        .route("/{namespace}/{name}/ask-access", post(gated::ask_model))
+        .route("/datasets/{namespace}/{name}/ask-access", post(gated::ask_dataset))
+        .route("/spaces/{namespace}/{name}/ask-access", post(gated::ask_space))
         .route("/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_model))
         .route("/datasets/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_dataset))
         .route("/spaces/{namespace}/{name_git}/info/lfs/objects/batch", post(lfs::batch_space));
@@ -52,6 +87,7 @@ pub fn routes() -> Router<AppState> {
         .route("/lfs/verify/{repo_id}/{oid}/{size}", post(lfs::verify));
 
     hub_api
+        .merge(access)
         .merge(repo_urls)
         .merge(transfers)
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))

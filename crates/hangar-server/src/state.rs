@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 pub struct App {
     pub config: Config,
+    pub mailer: Arc<crate::mail::Mailer>,
+    pub throttle: Box<dyn crate::throttle::FailureCounter>,
     pub store: DynStore,
     pub blobs: Arc<dyn BlobStore>,
     pub objects: ObjectCache,
@@ -42,7 +44,11 @@ impl AppState {
         std::fs::create_dir_all(&uploads)?;
         remove_expired_uploads(&uploads, std::time::Duration::from_secs(config.upload_url_ttl_secs));
         let secret = store.setting_or_init("url_signing_key", &crate::signing::new_key()).await?;
+        let mailer = Arc::new(crate::mail::Mailer::new(&config)?);
+        let throttle = Box::new(crate::throttle::MemoryCounter::new(config.auth_failure_limit, config.auth_failure_window_secs));
         Ok(AppState(Arc::new(App {
+            mailer,
+            throttle,
             config,
             store,
             blobs: Arc::new(blobs),

@@ -37,25 +37,30 @@ fn token_from(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         last_used_at: r.get(6)?,
         expires_at: r.get(7)?,
         revoked_at: r.get(8)?,
+        org_id: r.get(9)?,
+        fine_grained: r.get(10)?,
     })
 }
 
-fn token_query(c: &Connection, hash: &str, now: i64) -> rusqlite::Result<Option<(TokenRecord, User)>> {
+fn token_query(c: &Connection, hash: &str) -> rusqlite::Result<Option<(TokenRecord, User)>> {
+    let i = sql::TOKEN_NCOLS;
     c.prepare_cached(&sql::token_by_hash_sql())?
-        .query_row(params![hash, now], |r| {
-                    let token = token_from(r)?;
-                    let user = User {
-                        id: r.get(9)?,
-                        name: r.get(10)?,
-                        email: r.get(11)?,
-                        email_verified: r.get::<_, i64>(12)? != 0,
-                        password_hash: r.get(13)?,
-                        site_admin: r.get::<_, i64>(14)? != 0,
-                        created_at: r.get(15)?,
-                    };
-                    Ok((token, user))
-                })
-                .optional()
+        .query_row(params![hash], |r| {
+            let token = token_from(r)?;
+            let user = User {
+                id: r.get(i)?,
+                name: r.get(i + 1)?,
+                fullname: r.get(i + 2)?,
+                email: r.get(i + 3)?,
+                email_verified: r.get::<_, i64>(i + 4)? != 0,
+                pending_email: r.get(i + 5)?,
+                password_hash: r.get(i + 6)?,
+                site_admin: r.get::<_, i64>(i + 7)? != 0,
+                created_at: r.get(i + 8)?,
+            };
+            Ok((token, user))
+        })
+        .optional()
 }
 
 fn repo_from(r: &Row<'_>) -> rusqlite::Result<Repo> {
@@ -68,6 +73,7 @@ fn repo_from(r: &Row<'_>) -> rusqlite::Result<Repo> {
         gated: r.get(5)?,
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
+        created_by: r.get(8)?,
     })
 }
 
@@ -98,11 +104,11 @@ impl FastReads {
 
     /// Token, repository and ref in one read transaction: SQLite takes its file locks once, not
     /// once per query.
-    pub fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
+    pub fn download_context(&self, token_hash: Option<&str>, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let token = match token_hash {
-                Some(h) => token_query(c, h, now)?,
+                Some(h) => token_query(c, h)?,
                 None => None,
             };
             let repo = c.prepare_cached(&sql::repo_by_name_sql())?.query_row(params![repo_type, namespace, name], repo_from).optional()?;
@@ -121,8 +127,8 @@ impl FastReads {
         })
     }
 
-    pub fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
-        self.with(|c| token_query(c, hash, now))
+    pub fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
+        self.with(|c| token_query(c, hash))
     }
 
     pub fn repo_by_name(&self, repo_type: &str, namespace: &str, name: &str) -> StoreResult<Option<Repo>> {

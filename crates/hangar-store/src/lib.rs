@@ -43,29 +43,97 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
 
     // users
+    /// Creates the user and claims the name in the namespace shared with organizations:
+    /// `Conflict("namespaces")` or `Conflict("users")` (the email) when taken.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Makes `email` the user's verified address and clears any pending change.
+    async fn set_email_verified(&self, user_id: i64, email: &str) -> StoreResult<()>;
+    async fn set_pending_email(&self, user_id: i64, email: Option<&str>) -> StoreResult<()>;
+    /// Replaces the password hash and ends every session of the user.
+    async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()>;
+
+    // mailed single-use codes
+    async fn create_email_code(&self, code: EmailCode) -> StoreResult<()>;
+    /// Marks the code used, once: a second use, an expired code or a code for another purpose is refused.
+    async fn consume_email_code(&self, code_hash: &str, purpose: &str, now: i64) -> StoreResult<CodeUse>;
+
+    // browser sessions
+    async fn create_session(&self, id_hash: &str, session: Session) -> StoreResult<()>;
+    async fn session_by_hash(&self, id_hash: &str, now: i64) -> StoreResult<Option<(Session, User)>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
 
     // access tokens
     async fn create_token(&self, token: NewToken) -> StoreResult<TokenRecord>;
-    /// The live token with this hash and its owner. Revoked and expired tokens are not returned.
-    async fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>>;
+    /// The unrevoked token with this hash and its owner (for an organization token, the admin who
+    /// created it). Expired tokens are returned, so the caller can say that they expired.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>>;
+    async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>>;
     async fn touch_token(&self, id: i64, now: i64) -> StoreResult<()>;
+    /// The user's own tokens (not organization tokens), oldest first.
     async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>>;
+    async fn list_org_tokens(&self, org_id: i64) -> StoreResult<Vec<TokenRecord>>;
     /// Revokes the user's live token with this name; false when there is none.
     async fn revoke_token(&self, user_id: i64, name: &str, now: i64) -> StoreResult<bool>;
+    /// Revokes one token; false when it was already revoked.
+    async fn revoke_token_by_id(&self, id: i64, now: i64, reason: &str) -> StoreResult<bool>;
+    async fn rename_token(&self, id: i64, name: &str) -> StoreResult<()>;
+    /// Gives a live token a new secret; the old one stops working at once. False when not live.
+    async fn refresh_token(&self, id: i64, new_hash: &str, last4: &str, now: i64) -> StoreResult<bool>;
+    /// Revokes every live token among these hashes and returns them.
+    async fn revoke_tokens_by_hash(&self, hashes: &[String], now: i64, reason: &str) -> StoreResult<Vec<TokenRecord>>;
+    /// Live tokens expiring before `before` whose owners have not been warned yet.
+    async fn tokens_to_warn(&self, now: i64, before: i64) -> StoreResult<Vec<TokenRecord>>;
+    async fn mark_expiry_warned(&self, id: i64, now: i64) -> StoreResult<()>;
+    /// Unrevoked tokens that expired and were not yet recorded as expired; marks them recorded.
+    async fn take_newly_expired(&self, now: i64) -> StoreResult<Vec<TokenRecord>>;
+
+    // organizations
+    /// Creates the organization with `admin` as its first admin, claiming the name.
+    async fn create_org(&self, name: &str, fullname: &str, admin: i64, now: i64) -> StoreResult<Org>;
+    async fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>>;
+    async fn org_by_id(&self, id: i64) -> StoreResult<Option<Org>>;
+    async fn org_members(&self, org_id: i64) -> StoreResult<Vec<Member>>;
+    /// The organizations the user belongs to, with their role.
+    async fn user_orgs(&self, user_id: i64) -> StoreResult<Vec<(Org, String)>>;
+    async fn member_role(&self, org_id: i64, user_id: i64) -> StoreResult<Option<String>>;
+    /// Adds the member or changes their role.
+    async fn set_member(&self, org_id: i64, user_id: i64, role: &str, now: i64) -> StoreResult<()>;
+    async fn remove_member(&self, org_id: i64, user_id: i64) -> StoreResult<bool>;
+    async fn set_token_policy(&self, org_id: i64, policy: &str) -> StoreResult<()>;
+    async fn token_approval(&self, org_id: i64, token_id: i64) -> StoreResult<Option<String>>;
+    /// Records a pending approval unless one exists; returns the current state.
+    async fn request_token_approval(&self, org_id: i64, token_id: i64, now: i64) -> StoreResult<String>;
+    async fn set_token_approval(&self, org_id: i64, token_id: i64, state: &str, by: &str, now: i64) -> StoreResult<bool>;
+    async fn list_token_approvals(&self, org_id: i64) -> StoreResult<Vec<TokenApproval>>;
+
+    // gated repositories
+    /// Records a pending or accepted request; `Conflict("access_requests")` when one exists.
+    async fn create_access_request(&self, repo_id: i64, user_id: i64, status: &str, fields: &str, now: i64) -> StoreResult<AccessRequest>;
+    async fn access_request(&self, repo_id: i64, user_id: i64) -> StoreResult<Option<AccessRequest>>;
+    async fn list_access_requests(&self, repo_id: i64, status: &str) -> StoreResult<Vec<(AccessRequest, User)>>;
+    /// Sets the status (and reason for rejections); false when it already had that status.
+    async fn set_access_request(&self, id: i64, status: &str, reason: Option<&str>, by: &str, now: i64) -> StoreResult<bool>;
+
+    // audit log
+    async fn add_audit(&self, event: NewAuditEvent) -> StoreResult<()>;
+    /// Newest first; `before` is an event id for paging.
+    async fn list_audit(&self, user_id: Option<i64>, org_id: Option<i64>, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 
     /// What a download needs, read together: the caller's live token (when a hash is given), the
     /// repository, and the first of `refs` that exists with its target. Backends may answer it in
     /// one read transaction.
-    async fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
-        download_context_by_parts(self, token_hash, now, repo_type, namespace, name, refs).await
+    async fn download_context(&self, token_hash: Option<&str>, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
+        download_context_by_parts(self, token_hash, repo_type, namespace, name, refs).await
     }
 
     // repositories
     /// Creates the repo with its first commit (objects already written) on `refs/heads/main`.
     async fn create_repo(&self, repo: NewRepo, initial: CommitWrite) -> StoreResult<Repo>;
     async fn repo_by_name(&self, repo_type: &str, namespace: &str, name: &str) -> StoreResult<Option<Repo>>;
+    async fn repo_by_id(&self, id: i64) -> StoreResult<Option<Repo>>;
     async fn delete_repo(&self, id: i64) -> StoreResult<()>;
     async fn move_repo(&self, id: i64, namespace: &str, name: &str, now: i64) -> StoreResult<()>;
     async fn update_repo_settings(&self, id: i64, private: Option<bool>, gated: Option<Option<String>>, now: i64) -> StoreResult<()>;
@@ -115,14 +183,13 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
 pub(crate) async fn download_context_by_parts<S: Store + ?Sized>(
     store: &S,
     token_hash: Option<&str>,
-    now: i64,
     repo_type: &str,
     namespace: &str,
     name: &str,
     refs: &[String],
 ) -> StoreResult<DownloadContext> {
     let token = match token_hash {
-        Some(h) => store.token_by_hash(h, now).await?,
+        Some(h) => store.token_by_hash(h).await?,
         None => None,
     };
     let repo = store.repo_by_name(repo_type, namespace, name).await?;

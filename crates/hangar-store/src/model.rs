@@ -4,8 +4,11 @@
 pub struct User {
     pub id: i64,
     pub name: String,
+    pub fullname: String,
     pub email: String,
     pub email_verified: bool,
+    /// A new address waiting for verification; `email` stays in use until then.
+    pub pending_email: Option<String>,
     pub password_hash: String,
     pub site_admin: bool,
     pub created_at: i64,
@@ -14,6 +17,7 @@ pub struct User {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub name: String,
+    pub fullname: String,
     pub email: String,
     pub email_verified: bool,
     pub password_hash: String,
@@ -32,6 +36,26 @@ pub struct TokenRecord {
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Set for organization tokens, which act as the organization (`user_id` is the admin who made it).
+    pub org_id: Option<i64>,
+    /// The JSON permission set of a `fineGrained` token.
+    pub fine_grained: Option<String>,
+}
+
+impl TokenRecord {
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+    /// `active`, `expired` or `revoked`, as token listings show it.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.is_expired(now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +67,8 @@ pub struct NewToken {
     pub last4: String,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+    pub org_id: Option<i64>,
+    pub fine_grained: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +81,8 @@ pub struct Repo {
     pub gated: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The user who created it (organization contributors may write to the repos they created).
+    pub created_by: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,9 +92,10 @@ pub struct NewRepo {
     pub name: String,
     pub private: bool,
     pub created_at: i64,
+    pub created_by: Option<i64>,
 }
 
-/// Filters for repo search. `viewer` sees their own private repos; nobody else's.
+/// Filters for repo search. `viewer` sees their own private repos and those of their organizations.
 #[derive(Debug, Clone, Default)]
 pub struct RepoQuery {
     pub repo_type: String,
@@ -143,4 +172,104 @@ pub struct DownloadContext {
     pub repo: Option<Repo>,
     /// The first requested ref that exists, and its target.
     pub found_ref: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: i64,
+    pub csrf: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A single-use code mailed as a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailCode {
+    pub code_hash: String,
+    pub user_id: i64,
+    /// `verify`, `reset` or `change`.
+    pub purpose: String,
+    /// The address the code was sent to (the new one for `change`).
+    pub email: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: i64,
+    pub name: String,
+    pub fullname: String,
+    /// `allow_all`, `fine_grained_only` or `admin_approval`.
+    pub token_policy: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    /// `read`, `contributor`, `write` or `admin`.
+    pub role: String,
+    pub since: i64,
+}
+
+/// A token that reaches an organization under its approval policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenApproval {
+    pub token: TokenRecord,
+    pub owner: User,
+    /// `pending`, `approved` or `denied`.
+    pub state: String,
+    pub decided_by: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequest {
+    pub id: i64,
+    pub repo_id: i64,
+    pub user_id: i64,
+    /// `pending`, `accepted` or `rejected`.
+    pub status: String,
+    /// The request form's values as a JSON object.
+    pub fields: String,
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub org_id: Option<i64>,
+    /// Who did it: a user name, `system` or `anonymous`.
+    pub actor: String,
+    pub event: String,
+    /// A JSON object; never contains a secret.
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub actor: String,
+    pub event: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+/// What [`crate::Store::consume_email_code`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    Consumed(EmailCode),
+    Unknown,
+    AlreadyUsed,
+    Expired,
 }

@@ -11,19 +11,24 @@ pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError
     }
 }
 
-pub(crate) const USER_COLS: &str = "id, name, email, email_verified, password_hash, site_admin, created_at";
-pub(crate) const TOKEN_COLS: &str =
-    "t.id, t.user_id, t.name, t.role, t.last4, t.created_at, t.last_used_at, t.expires_at, t.revoked_at";
+pub(crate) const USER_COLS: &str = "id, name, fullname, email, email_verified, pending_email, password_hash, site_admin, created_at";
+/// The user columns qualified with `u.`, in the same order.
+pub(crate) const USER_COLS_U: &str =
+    "u.id, u.name, u.fullname, u.email, u.email_verified, u.pending_email, u.password_hash, u.site_admin, u.created_at";
+pub(crate) const TOKEN_COLS: &str = "t.id, t.user_id, t.name, t.role, t.last4, t.created_at, t.last_used_at, t.expires_at, \
+     t.revoked_at, t.org_id, t.fine_grained";
 /// The same columns for `RETURNING`, where SQLite does not accept table qualifiers.
-pub(crate) const TOKEN_COLS_BARE: &str = "id, user_id, name, role, last4, created_at, last_used_at, expires_at, revoked_at";
-pub(crate) const REPO_COLS: &str = "id, repo_type, namespace, name, private, gated, created_at, updated_at";
+pub(crate) const TOKEN_COLS_BARE: &str =
+    "id, user_id, name, role, last4, created_at, last_used_at, expires_at, revoked_at, org_id, fine_grained";
+/// How many columns [`TOKEN_COLS`] has: user columns follow it in joined rows.
+pub(crate) const TOKEN_NCOLS: usize = 11;
+pub(crate) const REPO_COLS: &str = "id, repo_type, namespace, name, private, gated, created_at, updated_at, created_by";
 
+/// Expired tokens are returned too, so that the refusal can say why.
 pub(crate) fn token_by_hash_sql() -> String {
     format!(
-        "SELECT {TOKEN_COLS}, u.id AS id, u.name AS name, u.email AS email, u.email_verified AS email_verified, \
-         u.password_hash AS password_hash, u.site_admin AS site_admin, u.created_at AS created_at \
-         FROM tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        "SELECT {TOKEN_COLS}, {USER_COLS_U} FROM tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
     )
 }
 
@@ -39,20 +44,63 @@ pub(crate) const GET_BLOB_SQL: &str = "SELECT oid, size, sha256, lfs FROM blobs 
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use sqlx::Row as _;
-        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, USER_COLS};
+        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, TOKEN_NCOLS, USER_COLS, USER_COLS_U};
         use $crate::*;
 
         type DbRow = <$db as sqlx::Database>::Row;
 
         fn user_from(r: &DbRow) -> Result<User, sqlx::Error> {
+            user_at(r, 0)
+        }
+
+        /// A user whose columns start at index `i` (after a joined record).
+        fn user_at(r: &DbRow, i: usize) -> Result<User, sqlx::Error> {
             Ok(User {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                email: r.try_get("email")?,
-                email_verified: r.try_get::<i64, _>("email_verified")? != 0,
-                password_hash: r.try_get("password_hash")?,
-                site_admin: r.try_get::<i64, _>("site_admin")? != 0,
-                created_at: r.try_get("created_at")?,
+                id: r.try_get(i)?,
+                name: r.try_get(i + 1)?,
+                fullname: r.try_get(i + 2)?,
+                email: r.try_get(i + 3)?,
+                email_verified: r.try_get::<i64, _>(i + 4)? != 0,
+                pending_email: r.try_get(i + 5)?,
+                password_hash: r.try_get(i + 6)?,
+                site_admin: r.try_get::<i64, _>(i + 7)? != 0,
+                created_at: r.try_get(i + 8)?,
+            })
+        }
+
+        fn org_from(r: &DbRow) -> Result<Org, sqlx::Error> {
+            Ok(Org {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                fullname: r.try_get(2)?,
+                token_policy: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+            })
+        }
+
+        fn access_request_from(r: &DbRow) -> Result<AccessRequest, sqlx::Error> {
+            Ok(AccessRequest {
+                id: r.try_get(0)?,
+                repo_id: r.try_get(1)?,
+                user_id: r.try_get(2)?,
+                status: r.try_get(3)?,
+                fields: r.try_get(4)?,
+                reason: r.try_get(5)?,
+                decided_by: r.try_get(6)?,
+                created_at: r.try_get(7)?,
+                updated_at: r.try_get(8)?,
+            })
+        }
+
+        fn email_code_from(r: &DbRow) -> Result<EmailCode, sqlx::Error> {
+            Ok(EmailCode {
+                code_hash: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                purpose: r.try_get(2)?,
+                email: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+                expires_at: r.try_get(5)?,
+                used_at: r.try_get(6)?,
             })
         }
 
@@ -67,6 +115,8 @@ macro_rules! impl_store {
                 last_used_at: r.try_get(6)?,
                 expires_at: r.try_get(7)?,
                 revoked_at: r.try_get(8)?,
+                org_id: r.try_get(9)?,
+                fine_grained: r.try_get(10)?,
             })
         }
 
@@ -80,6 +130,7 @@ macro_rules! impl_store {
                 gated: r.try_get("gated")?,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
+                created_by: r.try_get("created_by")?,
             })
         }
 
@@ -164,21 +215,135 @@ macro_rules! impl_store {
             }
 
             async fn create_user(&self, u: NewUser) -> StoreResult<User> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO namespaces (name, kind) VALUES ($1, 'user')")
+                    .bind(&u.name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict("namespaces"))?;
                 let q = format!(
-                    "INSERT INTO users (name, email, email_verified, password_hash, site_admin, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLS}"
+                    "INSERT INTO users (name, fullname, email, email_verified, password_hash, site_admin, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLS}"
                 );
                 let row = sqlx::query(&q)
                     .bind(&u.name)
+                    .bind(&u.fullname)
                     .bind(&u.email)
                     .bind(u.email_verified as i64)
                     .bind(&u.password_hash)
                     .bind(u.site_admin as i64)
                     .bind(u.created_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(conflict("users"))?;
-                Ok(user_from(&row)?)
+                let user = user_from(&row)?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+                let q = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(user_from).transpose()?)
+            }
+
+            async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                let q = format!("SELECT {USER_COLS} FROM users WHERE lower(email) = lower($1)");
+                let row = sqlx::query(&q).bind(email).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(user_from).transpose()?)
+            }
+
+            async fn set_email_verified(&self, user_id: i64, email: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET email = $1, email_verified = 1, pending_email = NULL WHERE id = $2")
+                    .bind(email)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(conflict("users"))?;
+                Ok(())
+            }
+
+            async fn set_pending_email(&self, user_id: i64, email: Option<&str>) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET pending_email = $1 WHERE id = $2")
+                    .bind(email)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_password(&self, user_id: i64, hash: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_email_code(&self, c: EmailCode) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO email_codes (code_hash, user_id, purpose, email, created_at, expires_at, used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                )
+                .bind(&c.code_hash)
+                .bind(c.user_id)
+                .bind(&c.purpose)
+                .bind(&c.email)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn consume_email_code(&self, code_hash: &str, purpose: &str, now: i64) -> StoreResult<CodeUse> {
+                let cols = "code_hash, user_id, purpose, email, created_at, expires_at, used_at";
+                let q = format!(
+                    "UPDATE email_codes SET used_at = $1 WHERE code_hash = $2 AND purpose = $3 \
+                     AND used_at IS NULL AND expires_at > $1 RETURNING {cols}"
+                );
+                if let Some(row) = sqlx::query(&q).bind(now).bind(code_hash).bind(purpose).fetch_optional(&self.pool).await? {
+                    return Ok(CodeUse::Consumed(email_code_from(&row)?));
+                }
+                let q = format!("SELECT {cols} FROM email_codes WHERE code_hash = $1 AND purpose = $2");
+                let found = sqlx::query(&q).bind(code_hash).bind(purpose).fetch_optional(&self.pool).await?;
+                Ok(match found.as_ref().map(email_code_from).transpose()? {
+                    None => CodeUse::Unknown,
+                    Some(c) if c.used_at.is_some() => CodeUse::AlreadyUsed,
+                    Some(_) => CodeUse::Expired,
+                })
+            }
+
+            async fn create_session(&self, id_hash: &str, s: Session) -> StoreResult<()> {
+                sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id_hash)
+                    .bind(s.user_id)
+                    .bind(&s.csrf)
+                    .bind(s.created_at)
+                    .bind(s.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_by_hash(&self, id_hash: &str, now: i64) -> StoreResult<Option<(Session, User)>> {
+                let q = format!(
+                    "SELECT s.user_id, s.csrf, s.created_at, s.expires_at, {USER_COLS_U} FROM sessions s \
+                     JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2"
+                );
+                let row = sqlx::query(&q).bind(id_hash).bind(now).fetch_optional(&self.pool).await?;
+                let Some(r) = row else { return Ok(None) };
+                let s = Session { user_id: r.try_get(0)?, csrf: r.try_get(1)?, created_at: r.try_get(2)?, expires_at: r.try_get(3)? };
+                Ok(Some((s, user_at(&r, 4)?)))
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
@@ -189,8 +354,8 @@ macro_rules! impl_store {
 
             async fn create_token(&self, t: NewToken) -> StoreResult<TokenRecord> {
                 let q = format!(
-                    "INSERT INTO tokens (user_id, name, role, token_hash, last4, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLS_BARE}"
+                    "INSERT INTO tokens (user_id, name, role, token_hash, last4, created_at, expires_at, org_id, fine_grained) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {TOKEN_COLS_BARE}"
                 );
                 let row = sqlx::query(&q)
                     .bind(t.user_id)
@@ -200,38 +365,28 @@ macro_rules! impl_store {
                     .bind(&t.last4)
                     .bind(t.created_at)
                     .bind(t.expires_at)
+                    .bind(t.org_id)
+                    .bind(&t.fine_grained)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(conflict("tokens"))?;
                 Ok(token_from(&row)?)
             }
 
-            async fn download_context(&self, token_hash: Option<&str>, now: i64, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
+            async fn download_context(&self, token_hash: Option<&str>, repo_type: &str, namespace: &str, name: &str, refs: &[String]) -> StoreResult<DownloadContext> {
                 if let Some(r) = self.fast_reads() {
-                    return r.download_context(token_hash, now, repo_type, namespace, name, refs);
+                    return r.download_context(token_hash, repo_type, namespace, name, refs);
                 }
-                $crate::download_context_by_parts(self, token_hash, now, repo_type, namespace, name, refs).await
+                $crate::download_context_by_parts(self, token_hash, repo_type, namespace, name, refs).await
             }
 
-            async fn token_by_hash(&self, hash: &str, now: i64) -> StoreResult<Option<(TokenRecord, User)>> {
-                if let Some(r) = self.fast_reads() { return r.token_by_hash(hash, now); }
+            async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, User)>> {
+                if let Some(r) = self.fast_reads() { return r.token_by_hash(hash); }
                 let q = $crate::sql::token_by_hash_sql();
-                let row = sqlx::query(&q).bind(hash).bind(now).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(&q).bind(hash).fetch_optional(&self.pool).await?;
                 match row {
                     None => Ok(None),
-                    Some(r) => {
-                        let token = token_from(&r)?;
-                        let user = User {
-                            id: r.try_get(9)?,
-                            name: r.try_get(10)?,
-                            email: r.try_get(11)?,
-                            email_verified: r.try_get::<i64, _>(12)? != 0,
-                            password_hash: r.try_get(13)?,
-                            site_admin: r.try_get::<i64, _>(14)? != 0,
-                            created_at: r.try_get(15)?,
-                        };
-                        Ok(Some((token, user)))
-                    }
+                    Some(r) => Ok(Some((token_from(&r)?, user_at(&r, TOKEN_NCOLS)?))),
                 }
             }
 
@@ -245,14 +400,361 @@ macro_rules! impl_store {
             }
 
             async fn list_tokens(&self, user_id: i64) -> StoreResult<Vec<TokenRecord>> {
-                let q = format!("SELECT {TOKEN_COLS} FROM tokens t WHERE t.user_id = $1 ORDER BY t.id");
+                let q = format!("SELECT {TOKEN_COLS} FROM tokens t WHERE t.user_id = $1 AND t.org_id IS NULL ORDER BY t.id");
                 let rows = sqlx::query(&q).bind(user_id).fetch_all(&self.pool).await?;
                 Ok(rows.iter().map(token_from).collect::<Result<_, _>>()?)
             }
 
+            async fn list_org_tokens(&self, org_id: i64) -> StoreResult<Vec<TokenRecord>> {
+                let q = format!("SELECT {TOKEN_COLS} FROM tokens t WHERE t.org_id = $1 ORDER BY t.id");
+                let rows = sqlx::query(&q).bind(org_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(token_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn token_by_id(&self, id: i64) -> StoreResult<Option<TokenRecord>> {
+                let q = format!("SELECT {TOKEN_COLS} FROM tokens t WHERE t.id = $1");
+                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(token_from).transpose()?)
+            }
+
+            async fn revoke_token_by_id(&self, id: i64, now: i64, reason: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE tokens SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(reason)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn rename_token(&self, id: i64, name: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE tokens SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn refresh_token(&self, id: i64, new_hash: &str, last4: &str, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE tokens SET token_hash = $1, last4 = $2, last_used_at = NULL, expiry_warned_at = NULL \
+                     WHERE id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4)",
+                )
+                .bind(new_hash)
+                .bind(last4)
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke_tokens_by_hash(&self, hashes: &[String], now: i64, reason: &str) -> StoreResult<Vec<TokenRecord>> {
+                let mut tx = self.pool.begin().await?;
+                let mut out = Vec::new();
+                let q = format!(
+                    "UPDATE tokens SET revoked_at = $1, revoke_reason = $2 WHERE token_hash = $3 AND revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $1) RETURNING {TOKEN_COLS_BARE}"
+                );
+                for h in hashes {
+                    if let Some(row) = sqlx::query(&q).bind(now).bind(reason).bind(h).fetch_optional(&mut *tx).await? {
+                        out.push(token_from(&row)?);
+                    }
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn tokens_to_warn(&self, now: i64, before: i64) -> StoreResult<Vec<TokenRecord>> {
+                let q = format!(
+                    "SELECT {TOKEN_COLS} FROM tokens t WHERE t.revoked_at IS NULL AND t.expiry_warned_at IS NULL \
+                     AND t.expires_at IS NOT NULL AND t.expires_at > $1 AND t.expires_at <= $2 ORDER BY t.id"
+                );
+                let rows = sqlx::query(&q).bind(now).bind(before).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(token_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn mark_expiry_warned(&self, id: i64, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE tokens SET expiry_warned_at = $1 WHERE id = $2").bind(now).bind(id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn take_newly_expired(&self, now: i64) -> StoreResult<Vec<TokenRecord>> {
+                let q = format!(
+                    "UPDATE tokens SET expired_noted_at = $1 WHERE revoked_at IS NULL AND expired_noted_at IS NULL \
+                     AND expires_at IS NOT NULL AND expires_at <= $1 RETURNING {TOKEN_COLS_BARE}"
+                );
+                let rows = sqlx::query(&q).bind(now).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(token_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn create_org(&self, name: &str, fullname: &str, admin: i64, now: i64) -> StoreResult<Org> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO namespaces (name, kind) VALUES ($1, 'org')")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict("namespaces"))?;
+                let row = sqlx::query(
+                    "INSERT INTO orgs (name, fullname, token_policy, created_at) VALUES ($1, $2, 'allow_all', $3) \
+                     RETURNING id, name, fullname, token_policy, created_at",
+                )
+                .bind(name)
+                .bind(fullname)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(conflict("namespaces"))?;
+                let org = org_from(&row)?;
+                sqlx::query("INSERT INTO org_members (org_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
+                    .bind(org.id)
+                    .bind(admin)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(org)
+            }
+
+            async fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
+                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at FROM orgs WHERE lower(name) = lower($1)")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(org_from).transpose()?)
+            }
+
+            async fn org_by_id(&self, id: i64) -> StoreResult<Option<Org>> {
+                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at FROM orgs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(org_from).transpose()?)
+            }
+
+            async fn org_members(&self, org_id: i64) -> StoreResult<Vec<Member>> {
+                let q = format!(
+                    "SELECT m.role, m.created_at, {USER_COLS_U} FROM org_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.org_id = $1 ORDER BY lower(u.name)"
+                );
+                let rows = sqlx::query(&q).bind(org_id).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| Ok(Member { role: r.try_get(0)?, since: r.try_get(1)?, user: user_at(r, 2)? }))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn user_orgs(&self, user_id: i64) -> StoreResult<Vec<(Org, String)>> {
+                let rows = sqlx::query(
+                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, m.role FROM org_members m \
+                     JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY lower(o.name)",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((org_from(r)?, r.try_get(5)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn member_role(&self, org_id: i64, user_id: i64) -> StoreResult<Option<String>> {
+                let row = sqlx::query("SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2")
+                    .bind(org_id)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get(0)).transpose()?)
+            }
+
+            async fn set_member(&self, org_id: i64, user_id: i64, role: &str, now: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO org_members (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(role)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn remove_member(&self, org_id: i64, user_id: i64) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2")
+                    .bind(org_id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_token_policy(&self, org_id: i64, policy: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE orgs SET token_policy = $1 WHERE id = $2").bind(policy).bind(org_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn token_approval(&self, org_id: i64, token_id: i64) -> StoreResult<Option<String>> {
+                let row = sqlx::query("SELECT state FROM org_token_approvals WHERE org_id = $1 AND token_id = $2")
+                    .bind(org_id)
+                    .bind(token_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get(0)).transpose()?)
+            }
+
+            async fn request_token_approval(&self, org_id: i64, token_id: i64, now: i64) -> StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO org_token_approvals (org_id, token_id, state, decided_by, updated_at) \
+                     VALUES ($1, $2, 'pending', NULL, $3) ON CONFLICT (org_id, token_id) DO NOTHING",
+                )
+                .bind(org_id)
+                .bind(token_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(self.token_approval(org_id, token_id).await?.unwrap_or_else(|| "pending".into()))
+            }
+
+            async fn set_token_approval(&self, org_id: i64, token_id: i64, state: &str, by: &str, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE org_token_approvals SET state = $1, decided_by = $2, updated_at = $3 WHERE org_id = $4 AND token_id = $5",
+                )
+                .bind(state)
+                .bind(by)
+                .bind(now)
+                .bind(org_id)
+                .bind(token_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_token_approvals(&self, org_id: i64) -> StoreResult<Vec<TokenApproval>> {
+                let q = format!(
+                    "SELECT {TOKEN_COLS}, {USER_COLS_U}, a.state, a.decided_by, a.updated_at FROM org_token_approvals a \
+                     JOIN tokens t ON t.id = a.token_id JOIN users u ON u.id = t.user_id \
+                     WHERE a.org_id = $1 AND t.revoked_at IS NULL ORDER BY t.id"
+                );
+                let rows = sqlx::query(&q).bind(org_id).fetch_all(&self.pool).await?;
+                let n = TOKEN_NCOLS + 9;
+                rows.iter()
+                    .map(|r| {
+                        Ok(TokenApproval {
+                            token: token_from(r)?,
+                            owner: user_at(r, TOKEN_NCOLS)?,
+                            state: r.try_get(n)?,
+                            decided_by: r.try_get(n + 1)?,
+                            updated_at: r.try_get(n + 2)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn create_access_request(&self, repo_id: i64, user_id: i64, status: &str, fields: &str, now: i64) -> StoreResult<AccessRequest> {
+                let row = sqlx::query(
+                    "INSERT INTO access_requests (repo_id, user_id, status, fields, reason, decided_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, NULL, NULL, $5, $5) \
+                     RETURNING id, repo_id, user_id, status, fields, reason, decided_by, created_at, updated_at",
+                )
+                .bind(repo_id)
+                .bind(user_id)
+                .bind(status)
+                .bind(fields)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(conflict("access_requests"))?;
+                Ok(access_request_from(&row)?)
+            }
+
+            async fn access_request(&self, repo_id: i64, user_id: i64) -> StoreResult<Option<AccessRequest>> {
+                let row = sqlx::query(
+                    "SELECT id, repo_id, user_id, status, fields, reason, decided_by, created_at, updated_at \
+                     FROM access_requests WHERE repo_id = $1 AND user_id = $2",
+                )
+                .bind(repo_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.as_ref().map(access_request_from).transpose()?)
+            }
+
+            async fn list_access_requests(&self, repo_id: i64, status: &str) -> StoreResult<Vec<(AccessRequest, User)>> {
+                let q = format!(
+                    "SELECT a.id, a.repo_id, a.user_id, a.status, a.fields, a.reason, a.decided_by, a.created_at, a.updated_at, \
+                     {USER_COLS_U} FROM access_requests a JOIN users u ON u.id = a.user_id \
+                     WHERE a.repo_id = $1 AND a.status = $2 ORDER BY a.id"
+                );
+                let rows = sqlx::query(&q).bind(repo_id).bind(status).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| Ok((access_request_from(r)?, user_at(r, 9)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn set_access_request(&self, id: i64, status: &str, reason: Option<&str>, by: &str, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE access_requests SET status = $1, reason = $2, decided_by = $3, updated_at = $4 \
+                     WHERE id = $5 AND status <> $1",
+                )
+                .bind(status)
+                .bind(reason)
+                .bind(by)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn add_audit(&self, e: NewAuditEvent) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (at, user_id, org_id, actor, event, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.at)
+                .bind(e.user_id)
+                .bind(e.org_id)
+                .bind(&e.actor)
+                .bind(&e.event)
+                .bind(&e.detail)
+                .bind(&e.ip)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_audit(&self, user_id: Option<i64>, org_id: Option<i64>, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+                let rows = sqlx::query(
+                    "SELECT id, at, user_id, org_id, actor, event, detail, ip FROM audit_events \
+                     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR org_id = $2) AND id < $3 \
+                     ORDER BY id DESC LIMIT $4",
+                )
+                .bind(user_id)
+                .bind(org_id)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEvent {
+                            id: r.try_get(0)?,
+                            at: r.try_get(1)?,
+                            user_id: r.try_get(2)?,
+                            org_id: r.try_get(3)?,
+                            actor: r.try_get(4)?,
+                            event: r.try_get(5)?,
+                            detail: r.try_get(6)?,
+                            ip: r.try_get(7)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
             async fn revoke_token(&self, user_id: i64, name: &str, now: i64) -> StoreResult<bool> {
                 let done = sqlx::query(
-                    "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND name = $3 AND revoked_at IS NULL",
+                    "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND name = $3 AND revoked_at IS NULL AND org_id IS NULL",
                 )
                 .bind(now)
                 .bind(user_id)
@@ -265,8 +767,8 @@ macro_rules! impl_store {
             async fn create_repo(&self, r: NewRepo, mut initial: CommitWrite) -> StoreResult<Repo> {
                 let mut tx = self.pool.begin().await?;
                 let q = format!(
-                    "INSERT INTO repos (repo_type, namespace, name, private, gated, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, NULL, $5, $5) RETURNING {REPO_COLS}"
+                    "INSERT INTO repos (repo_type, namespace, name, private, gated, created_at, updated_at, created_by) \
+                     VALUES ($1, $2, $3, $4, NULL, $5, $5, $6) RETURNING {REPO_COLS}"
                 );
                 let row = sqlx::query(&q)
                     .bind(&r.repo_type)
@@ -274,6 +776,7 @@ macro_rules! impl_store {
                     .bind(&r.name)
                     .bind(r.private as i64)
                     .bind(r.created_at)
+                    .bind(r.created_by)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(conflict("repos"))?;
@@ -294,6 +797,12 @@ macro_rules! impl_store {
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await?;
+                Ok(row.as_ref().map(repo_from).transpose()?)
+            }
+
+            async fn repo_by_id(&self, id: i64) -> StoreResult<Option<Repo>> {
+                let q = format!("SELECT {REPO_COLS} FROM repos WHERE id = $1");
+                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await?;
                 Ok(row.as_ref().map(repo_from).transpose()?)
             }
 
@@ -351,7 +860,9 @@ macro_rules! impl_store {
                     "SELECT {REPO_COLS} FROM repos WHERE repo_type = $1 \
                      AND ($2 IS NULL OR lower(namespace) = lower($2)) \
                      AND ($3 IS NULL OR lower(namespace || '/' || name) LIKE $3 ESCAPE '\\') \
-                     AND (private = 0 OR lower(namespace) = lower($4)) \
+                     AND (private = 0 OR lower(namespace) = lower($4) OR EXISTS (SELECT 1 FROM orgs o \
+                          JOIN org_members m ON m.org_id = o.id JOIN users u ON u.id = m.user_id \
+                          WHERE lower(o.name) = lower(repos.namespace) AND lower(u.name) = lower($4))) \
                      AND id > $5 ORDER BY id LIMIT $6"
                 );
                 let rows = sqlx::query(&q)

@@ -95,9 +95,16 @@ enum TokenCommand {
         user: String,
         #[arg(long)]
         name: String,
-        /// read, write or admin
+        /// read, write, admin or fineGrained
         #[arg(long)]
         role: String,
+        /// For fineGrained tokens: ENTITY=PERMISSION, repeatable. ENTITY is user:NAME, org:NAME,
+        /// model:NS/NAME, dataset:NS/NAME, space:NS/NAME or global.
+        #[arg(long = "permission", value_name = "ENTITY=PERM")]
+        permissions: Vec<String>,
+        /// For fineGrained tokens: read every public gated repo the user was accepted to.
+        #[arg(long)]
+        can_read_gated_repos: bool,
         /// Expire the token after this many days.
         #[arg(long)]
         expires_in_days: Option<u32>,
@@ -131,6 +138,22 @@ struct FileConfig {
     public_url: Option<String>,
     lfs_threshold: Option<u64>,
     max_commit_bytes: Option<u64>,
+    mail_from: Option<String>,
+    secret_scanning: Option<bool>,
+    expiry_check_interval_secs: Option<u64>,
+    auth_failure_limit: Option<u32>,
+    smtp: Option<FileSmtp>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    tls: Option<String>,
 }
 
 const EXAMPLE_CONFIG: &str = r#"# hangar.toml: every key is optional. Precedence: defaults < this file < HANGAR_* variables < flags.
@@ -153,6 +176,26 @@ lfs_threshold = 10000000
 
 # Largest commit request body in bytes (inline base64 file contents included).
 max_commit_bytes = 21474836480
+
+# The sender of verification, reset and security mails.
+mail_from = "Hangar <hangar@localhost>"
+
+# Scan committed text files for Hangar tokens (revoked when pushed to a public repo).
+secret_scanning = true
+
+# How often (seconds) to look for tokens expiring within three days and mail their owners.
+expiry_check_interval_secs = 3600
+
+# Failed authentications per client address in five minutes before it gets 429.
+auth_failure_limit = 20
+
+# Outgoing mail. Without this section, mail is written to <data_dir>/outbox/*.eml and its links logged.
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# tls = "starttls"          # none, starttls or tls
+# username = "hangar"
+# password_file = "/run/secrets/smtp-password"
 "#;
 
 const KNOWN_ENV: &[&str] = &[
@@ -164,7 +207,29 @@ const KNOWN_ENV: &[&str] = &[
     "HANGAR_LFS_THRESHOLD",
     "HANGAR_NEW_USER_PASSWORD",
     "HANGAR_LOG",
+    "HANGAR_MAIL_FROM",
+    "HANGAR_SECRET_SCANNING",
+    "HANGAR_EXPIRY_CHECK_INTERVAL_SECS",
+    "HANGAR_AUTH_FAILURE_LIMIT",
+    "HANGAR_SMTP_HOST",
+    "HANGAR_SMTP_PORT",
+    "HANGAR_SMTP_USERNAME",
+    "HANGAR_SMTP_PASSWORD",
+    "HANGAR_SMTP_PASSWORD_FILE",
+    "HANGAR_SMTP_TLS",
+    "HANGAR_SMTP_FROM",
 ];
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match env_var(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name}='{v}' is not valid")),
+    }
+}
 
 fn load_file_config(global: &Global) -> anyhow::Result<FileConfig> {
     let (path, required) = match &global.config {
@@ -197,6 +262,39 @@ fn build_config(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Co
     }
     if let Some(m) = file.max_commit_bytes {
         config.max_commit_bytes = m;
+    }
+    if let Some(f) = env_var("HANGAR_MAIL_FROM").or(env_var("HANGAR_SMTP_FROM")).or(file.mail_from) {
+        config.mail_from = f;
+    }
+    if let Some(b) = env_parse::<bool>("HANGAR_SECRET_SCANNING")?.or(file.secret_scanning) {
+        config.secret_scanning = b;
+    }
+    if let Some(n) = env_parse::<u64>("HANGAR_EXPIRY_CHECK_INTERVAL_SECS")?.or(file.expiry_check_interval_secs) {
+        config.expiry_check_interval_secs = n;
+    }
+    if let Some(n) = env_parse::<u32>("HANGAR_AUTH_FAILURE_LIMIT")?.or(file.auth_failure_limit) {
+        config.auth_failure_limit = n;
+    }
+    let fs = file.smtp.unwrap_or_default();
+    if let Some(host) = env_var("HANGAR_SMTP_HOST").or(fs.host) {
+        let tls = env_var("HANGAR_SMTP_TLS").or(fs.tls).unwrap_or_else(|| "starttls".into());
+        let default_port = match tls.as_str() {
+            "tls" => 465,
+            "none" => 25,
+            _ => 587,
+        };
+        let password_file = env_var("HANGAR_SMTP_PASSWORD_FILE").map(PathBuf::from).or(fs.password_file);
+        let password = match password_file {
+            Some(p) => Some(std::fs::read_to_string(&p).with_context(|| format!("cannot read the SMTP password file {}", p.display()))?.trim_end().to_owned()),
+            None => env_var("HANGAR_SMTP_PASSWORD").or(fs.password),
+        };
+        config.smtp = Some(hangar_server::config::SmtpConfig {
+            host,
+            port: env_parse::<u16>("HANGAR_SMTP_PORT")?.or(fs.port).unwrap_or(default_port),
+            username: env_var("HANGAR_SMTP_USERNAME").or(fs.username),
+            password,
+            tls,
+        });
     }
     Ok(config)
 }
@@ -262,8 +360,16 @@ async fn admin(global: &Global, cmd: &AdminCommand) -> anyhow::Result<()> {
             let u = hangar_server::admin::create_user(&store, name, email, &password, *verified, *site_admin).await?;
             println!("created user {}{}", u.name, if u.email_verified { "" } else { " (email not verified)" });
         }
-        AdminCommand::Token(TokenCommand::Create { user, name, role, expires_in_days, json }) => {
-            let (record, secret) = hangar_server::admin::create_token(&store, user, name, role, *expires_in_days).await?;
+        AdminCommand::Token(TokenCommand::Create { user, name, role, permissions, can_read_gated_repos, expires_in_days, json }) => {
+            let (record, secret) = if role == "fineGrained" {
+                let state = hangar_server::AppState::open(config.clone()).await?;
+                hangar_server::admin::create_fine_grained_token(&state, user, name, permissions, *can_read_gated_repos, *expires_in_days).await?
+            } else {
+                if !permissions.is_empty() || *can_read_gated_repos {
+                    anyhow::bail!("--permission and --can-read-gated-repos apply to --role fineGrained only");
+                }
+                hangar_server::admin::create_token(&store, user, name, role, *expires_in_days).await?
+            };
             if *json {
                 let out = serde_json::json!({
                     "token": secret.expose(),

@@ -268,11 +268,11 @@ pub async fn commit(
     Path(p): Path<RepoRevPath>,
     Query(q): Query<HashMap<String, String>>,
     body: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<axum::response::Response> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
-    let user = caller.0.as_ref().expect("write access implies a user").user.name.clone();
     let create_pr = query_bool(q.get("create_pr").map(String::as_str));
+    let repo = load_repo(&state, &caller, t, &id, if create_pr { Action::OpenPr } else { Action::Write }).await?;
+    let user = caller.0.as_ref().expect("write access implies a caller").name().to_owned();
 
     let spooled = spool(&state, body).await?;
     let dir = state.blobs.staging_dir();
@@ -286,11 +286,13 @@ pub async fn commit(
     // Content first: once published, blobs are immutable and harmless if the commit fails.
     let mut blob_records = Vec::new();
     let mut changes = Vec::new();
+    let mut scanned = Vec::new();
     for op in parsed.ops {
         match op {
             Op::File { path, blob, file } => {
                 state.blobs.commit_file(file, &blob.sha256).await?;
-                changes.push(Change::Put { path, oid: Oid::parse(&blob.oid).expect("hex") });
+                changes.push(Change::Put { path: path.clone(), oid: Oid::parse(&blob.oid).expect("hex") });
+                scanned.push((path, blob.clone()));
                 blob_records.push(blob);
             }
             Op::Lfs { path, sha256, size } => {
@@ -412,7 +414,12 @@ pub async fn commit(
         out["prUrl"] = out["pullRequestUrl"].clone();
         out["prNum"] = n.into();
     }
-    Ok(Json(out))
+    let warning = crate::scan::after_commit(&state, &repo, &scanned).await?;
+    let mut resp = axum::response::IntoResponse::into_response(Json(out));
+    if let Some(w) = warning {
+        resp.headers_mut().insert("x-hf-warning", crate::error::header_safe(&w));
+    }
+    Ok(resp)
 }
 
 enum Change {

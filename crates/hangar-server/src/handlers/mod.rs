@@ -1,7 +1,12 @@
 //! Request handlers, one module per resource.
 
+pub mod account;
 pub mod commit;
+pub mod gated;
 pub mod health;
+pub mod leaks;
+pub mod orgs;
+pub mod tokens;
 pub mod lfs;
 pub mod listing;
 pub mod refs;

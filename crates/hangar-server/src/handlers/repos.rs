@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hangar_core::git::{self, ObjectKind, TreeEntry};
-use hangar_core::policy::{self, Action};
+use hangar_core::policy::Action;
 use hangar_core::{RepoId, RepoType};
 use hangar_store::{BlobRecord, CommitWrite, NewRepo, Repo, RepoQuery, StoreError};
 use serde::Deserialize;
@@ -60,14 +60,14 @@ pub async fn create_repo(
     let body = crate::handlers::json_body(body)?;
     let who = caller.require("create a repository")?;
     let t = RepoType::parse(body.repo_type.as_deref().unwrap_or("model"))?;
-    let id = target_id(&body.name, body.organization.as_deref(), &who.user.name)?;
-    policy::check_create(caller.principal().as_ref(), &id.namespace).map_err(|d| ApiError::from_denial(d, false))?;
+    let id = target_id(&body.name, body.organization.as_deref(), who.name())?;
+    access::check_create(&state, &caller, &id.namespace).await?;
     let private = parse_private(body.private, body.visibility.as_deref(), t)?.unwrap_or(false);
 
     let url = base.repo_url(t, &id.namespace, &id.name);
     if let Some(existing) = state.store.repo_by_name(t.as_str(), &id.namespace, &id.name).await? {
         // The client reads `url` from a 409 to support exist_ok=True; only reveal it to those who may see it.
-        if access::check(&caller, &existing, Action::ReadContent).is_ok() {
+        if access::check(&state, &caller, &existing, Action::ReadContent).await.is_ok() {
             let url = base.repo_url(t, &existing.namespace, &existing.name);
             return Err(ApiError::Conflict { message: format!("You already created this {t} repo: {id}"), url: Some(url) });
         }
@@ -82,7 +82,7 @@ pub async fn create_repo(
     let mut entries = [TreeEntry { mode: git::Mode::File, name: ".gitattributes".into(), oid: blob_oid }];
     let tree_bytes = git::encode_tree(&mut entries);
     let tree_oid = git::object_id(ObjectKind::Tree, &tree_bytes);
-    let (commit_oid, commit_obj) = make_commit(tree_oid, None, &who.user.name, "initial commit", "", now);
+    let (commit_oid, commit_obj) = make_commit(tree_oid, None, who.name(), "initial commit", "", now);
     let initial = CommitWrite {
         repo_id: 0,
         ref_name: "refs/heads/main".into(),
@@ -92,7 +92,14 @@ pub async fn create_repo(
         blobs: vec![BlobRecord { oid: blob_oid.hex(), size: content.len() as i64, sha256, lfs: false }],
         now,
     };
-    let new = NewRepo { repo_type: t.as_str().into(), namespace: id.namespace.clone(), name: id.name.clone(), private, created_at: now };
+    let new = NewRepo {
+        repo_type: t.as_str().into(),
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+        private,
+        created_at: now,
+        created_by: who.acting_user().map(|u| u.id),
+    };
     match state.store.create_repo(new, initial).await {
         Ok(repo) => {
             tracing::info!(repo = %id, repo_type = %t, private, "repository created");
@@ -121,7 +128,7 @@ pub async fn delete_repo(
     let body = crate::handlers::json_body(body)?;
     let who = caller.require("delete a repository")?;
     let t = RepoType::parse(body.repo_type.as_deref().unwrap_or("model"))?;
-    let id = target_id(&body.name, body.organization.as_deref(), &who.user.name)?;
+    let id = target_id(&body.name, body.organization.as_deref(), who.name())?;
     let repo = load_repo(&state, &caller, t, &id, Action::DeleteRepo).await?;
     state.store.delete_repo(repo.id).await?;
     tracing::info!(repo = %id, repo_type = %t, "repository deleted");
@@ -151,7 +158,7 @@ pub async fn move_repo(
     let from = RepoId::parse(&body.from_repo)?;
     let to = RepoId::parse(&body.to_repo)?;
     let repo = load_repo(&state, &caller, t, &from, Action::DeleteRepo).await?;
-    policy::check_create(caller.principal().as_ref(), &to.namespace).map_err(|d| ApiError::from_denial(d, false))?;
+    access::check_create(&state, &caller, &to.namespace).await?;
     let url = base.repo_url(t, &to.namespace, &to.name);
     match state.store.move_repo(repo.id, &to.namespace, &to.name, state.now_ms()).await {
         Ok(()) => Ok(Json(json!({"url": url}))),
@@ -178,11 +185,22 @@ pub async fn update_settings(
     let (t, id) = p.parse()?;
     let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
     let body = crate::handlers::json_body(body)?;
-    if matches!(body.gated, Some(ref g) if g != &Value::Bool(false)) {
-        return Err(ApiError::bad_request("Gated repositories are not available on this Hangar version yet"));
-    }
+    let gated = match &body.gated {
+        None => None,
+        Some(Value::Bool(false)) | Some(Value::Null) => Some(None),
+        Some(Value::String(g)) if g == "auto" || g == "manual" => Some(Some(g.clone())),
+        Some(Value::String(g)) if g == "false" => Some(None),
+        Some(other) => return Err(ApiError::bad_request(format!("gated: {other} is not one of \"auto\", \"manual\", false"))),
+    };
     let private = parse_private(body.private, body.visibility.as_deref(), t)?;
-    state.store.update_repo_settings(repo.id, private, None, state.now_ms()).await?;
+    state.store.update_repo_settings(repo.id, private, gated.clone(), state.now_ms()).await?;
+    if let Some(g) = &gated {
+        tracing::info!(repo = %id, gated = g.as_deref().unwrap_or("false"), "gating changed");
+    }
+    if repo.private && private == Some(false) {
+        // A repo turning public exposes whatever tokens its files hold.
+        crate::scan::on_publish(&state, &repo).await?;
+    }
     Ok(Json(json!({})))
 }
 
@@ -194,7 +212,7 @@ fn repo_json(repo: &Repo) -> Value {
         "id": id,
         "author": repo.namespace,
         "private": repo.private,
-        "gated": false,
+        "gated": match repo.gated.as_deref() { Some(g @ ("auto" | "manual")) => Value::from(g), _ => Value::Bool(false) },
         "disabled": false,
         "downloads": 0,
         "likes": 0,
@@ -308,7 +326,7 @@ pub async fn list_repos(
         repo_type: t.as_str().into(),
         author: get("author"),
         search: get("search"),
-        viewer: caller.0.as_ref().map(|a| a.user.name.clone()),
+        viewer: caller.0.as_ref().map(|a| a.name().to_owned()),
         after_id: cursor,
         limit: page + 1,
     };
@@ -370,12 +388,12 @@ pub async fn create_discussion(
     body: Result<Json<NewDiscussionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::OpenPr).await?;
     let body = crate::handlers::json_body(body)?;
     if !body.pull_request {
         return Err(ApiError::bad_request("Only pull requests can be opened on this Hangar version"));
     }
-    let user = caller.0.as_ref().expect("write implies a user").user.name.clone();
+    let user = caller.0.as_ref().expect("opening a PR implies a caller").name().to_owned();
     let (main, _) = resolve_revision(&state, &repo, "main").await?;
     let d = state
         .store

@@ -1,6 +1,7 @@
 //! `HEAD|GET /{prefix}{repo}/resolve/{rev}/{path}`: file downloads with the headers every official
 //! client reads (`X-Repo-Commit`, `ETag`, sizes) and byte ranges.
 
+use crate::auth::ClientIp;
 use crate::{access, auth};
 use crate::error::{header_safe, ApiError, ApiResult};
 use crate::objects::{lookup, read_blob, read_commit, resolve_revision, revision_not_found, revision_refs, Found};
@@ -23,16 +24,16 @@ pub struct ResolvePath {
     path: String,
 }
 
-pub async fn resolve_model(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, method, headers, RepoType::Model, p).await
+pub async fn resolve_model(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, method, headers, RepoType::Model, p).await
 }
 
-pub async fn resolve_dataset(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, method, headers, RepoType::Dataset, p).await
+pub async fn resolve_dataset(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, method, headers, RepoType::Dataset, p).await
 }
 
-pub async fn resolve_space(state: State<AppState>, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, method, headers, RepoType::Space, p).await
+pub async fn resolve_space(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, method, headers, RepoType::Space, p).await
 }
 
 /// Some clients send `refs/pr/1` unencoded; the router then sees the revision `refs`.
@@ -75,17 +76,20 @@ fn hv(s: &str) -> HeaderValue {
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(repo_type = %t))]
-async fn resolve(State(state): State<AppState>, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
+async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
     let id = RepoId::new(&p.namespace, &p.name)?;
     let (rev, raw_path) = split_literal_ref(p.rev, p.path);
     // The hottest path of the hub: who is calling, the repository and the revision's ref are read
     // together, then checked exactly as `load_repo` and `resolve_revision` do for other routes.
-    let hash = auth::presented_token_hash(&headers)?;
+    let hash = auth::presented_token_hash(&headers).map_err(|e| auth::authentication_failed(&state, ip, e))?;
     let now = state.now_ms();
-    let ctx = state.store.download_context(hash.as_deref(), now, t.as_str(), &id.namespace, &id.name, &revision_refs(&rev)).await?;
-    let caller = auth::caller_from(&state, hash.is_some(), ctx.token, now).await?;
+    let ctx = state.store.download_context(hash.as_deref(), t.as_str(), &id.namespace, &id.name, &revision_refs(&rev)).await?;
+    let caller = match hash {
+        Some(_) => auth::caller_from(&state, ip, true, ctx.token, now).await?,
+        None => auth::session_caller(&state, &headers, &method).await?,
+    };
     let repo = ctx.repo.ok_or(ApiError::RepoNotFound { anonymous: caller.is_anonymous() })?;
-    access::check(&caller, &repo, Action::ReadContent)?;
+    access::check(&state, &caller, &repo, Action::ReadContent).await?;
     let commit = match ctx.found_ref {
         Some((_, target)) => Oid::parse(&target).ok_or_else(|| anyhow::anyhow!("corrupt ref"))?,
         None if is_commit_id(&rev) => resolve_revision(&state, &repo, &rev).await?.0,
