@@ -10,7 +10,7 @@ use std::sync::Mutex;
 pub trait FailureCounter: Send + Sync {
     /// Seconds until the address may try again, when it is locked out.
     fn locked(&self, ip: IpAddr, now_ms: i64) -> Option<u64>;
-    /// Records a failure; returns the lockout when this failure reached the limit.
+    /// Records a failure; returns the lockout when this failure went past the limit.
     fn record_failure(&self, ip: IpAddr, now_ms: i64) -> Option<u64>;
 }
 
@@ -50,7 +50,7 @@ impl FailureCounter for MemoryCounter {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
-        (entry.1 >= self.limit).then(|| self.retry_after(entry.0, now))
+        (entry.1 > self.limit).then(|| self.retry_after(entry.0, now))
     }
 }
 
@@ -66,7 +66,9 @@ mod tests {
         assert_eq!(c.record_failure(ip, 0), None);
         assert_eq!(c.record_failure(ip, 1000), None);
         assert_eq!(c.locked(ip, 1000), None);
-        assert_eq!(c.record_failure(ip, 2000), Some(298));
+        assert_eq!(c.record_failure(ip, 2000), None, "the limit itself is still answered normally");
+        assert_eq!(c.locked(ip, 2000), Some(298), "the next attempt is refused");
+        assert_eq!(c.record_failure(ip, 3000), Some(297));
         assert_eq!(c.locked(ip, 100_000), Some(200));
         assert_eq!(c.locked(other, 100_000), None, "other addresses are not affected");
         assert_eq!(c.locked(ip, 300_000), None, "the window ended");

@@ -22,8 +22,10 @@ pub struct Principal {
 /// What a request wants to do with a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Download files, list trees and commits, read repo info.
+    /// Download files (what gating protects).
     ReadContent,
+    /// Read repo info, trees, refs and commits: visible on a gated repo, like its page.
+    ReadMetadata,
     /// Push commits, create or delete branches and tags, change settings.
     Write,
     /// Open a pull request or a discussion.
@@ -40,7 +42,7 @@ impl Action {
     /// The fine-grained permission named in refusals.
     pub fn permission(self) -> &'static str {
         match self {
-            Action::ReadContent => "repo.content.read",
+            Action::ReadContent | Action::ReadMetadata => "repo.content.read",
             Action::Write | Action::DeleteRepo => "repo.write",
             Action::OpenPr => "discussion.write",
             Action::ReadAccessRequests => "repo.access.read",
@@ -49,14 +51,14 @@ impl Action {
     }
     fn min_role(self) -> Role {
         match self {
-            Action::ReadContent => Role::Read,
+            Action::ReadContent | Action::ReadMetadata => Role::Read,
             Action::Write | Action::OpenPr | Action::ReadAccessRequests | Action::ManageAccessRequests => Role::Write,
             Action::DeleteRepo => Role::Admin,
         }
     }
     fn verb(self) -> &'static str {
         match self {
-            Action::ReadContent => "read",
+            Action::ReadContent | Action::ReadMetadata => "read",
             Action::Write => "write to",
             Action::OpenPr => "open pull requests on",
             Action::DeleteRepo => "delete or move",
@@ -67,7 +69,7 @@ impl Action {
     /// Fine-grained permissions that allow the action (the first is the one refusals name).
     fn accepted_permissions(self) -> &'static [&'static str] {
         match self {
-            Action::ReadContent => &["repo.content.read", "repo.write"],
+            Action::ReadContent | Action::ReadMetadata => &["repo.content.read", "repo.write"],
             Action::Write | Action::DeleteRepo => &["repo.write"],
             Action::OpenPr => &["discussion.write", "repo.write"],
             Action::ReadAccessRequests => &["repo.access.read", "repo.access.write", "repo.write"],
@@ -163,7 +165,7 @@ pub fn check_repo(who: Option<&Principal>, repo: &RepoFacts<'_>, action: Action)
 
     // What the account may do right now.
     let account_may = match action {
-        Action::ReadContent | Action::OpenPr => true,
+        Action::ReadContent | Action::ReadMetadata | Action::OpenPr => true,
         Action::Write => match rel {
             Relation::Owner => true,
             Relation::Member(r) => r >= OrgRole::Write || (r == OrgRole::Contributor && repo.created_by_caller),
@@ -193,7 +195,9 @@ pub fn check_repo(who: Option<&Principal>, repo: &RepoFacts<'_>, action: Action)
 
     // What the credential grants, and the organization's token policy when membership is used.
     let uses_membership = matches!(rel, Relation::Member(_))
-        && (repo.private || repo.gated.is_some() || !matches!(action, Action::ReadContent | Action::OpenPr));
+        && (repo.private
+            || (repo.gated.is_some() && action != Action::ReadMetadata)
+            || !matches!(action, Action::ReadContent | Action::ReadMetadata | Action::OpenPr));
     match &who.grant {
         Grant::Account => Ok(()),
         Grant::Classic(role) => {
@@ -222,6 +226,7 @@ pub fn check_repo(who: Option<&Principal>, repo: &RepoFacts<'_>, action: Action)
             let needs_grant = match action {
                 // Public, ungated content is readable by anyone; gated content was checked above.
                 Action::ReadContent => repo.private || (repo.gated.is_some() && !gated_for_caller),
+                Action::ReadMetadata => repo.private,
                 // Pull requests on repos the caller may read: a global grant covers external repos.
                 Action::OpenPr => !fg.grants_global("discussion.write"),
                 _ => true,
@@ -253,6 +258,7 @@ fn check_anonymous(repo: &RepoFacts<'_>, action: Action) -> Result<(), Denial> {
         return Err(Denial::Hidden);
     }
     match action {
+        Action::ReadMetadata => Ok(()),
         Action::ReadContent if repo.gated.is_some() => Err(Denial::Gated {
             message: format!(
                 "Access to {} is restricted. You must have access to it and be authenticated to access it. Please log in.",

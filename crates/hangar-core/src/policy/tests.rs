@@ -4,8 +4,9 @@
 
 use super::*;
 
-const ACTIONS: [Action; 6] = [
+const ACTIONS: [Action; 7] = [
     Action::ReadContent,
+    Action::ReadMetadata,
     Action::Write,
     Action::OpenPr,
     Action::DeleteRepo,
@@ -70,16 +71,19 @@ fn grant(c: Cred, ns: &str) -> Grant {
 
 /// The actions a credential grants on this repo, ignoring what the account may do.
 fn credential_grants(c: Cred, a: Action, private: bool, gated: bool) -> bool {
-    let public_read = a == Action::ReadContent && !private && !gated;
+    // Metadata of a gated repo is as public as its page.
+    let gated = gated && a != Action::ReadMetadata;
+    let read = matches!(a, Action::ReadContent | Action::ReadMetadata);
+    let public_read = read && !private && !gated;
     match c {
         Cred::Session => true,
-        Cred::Classic(Role::Read) => a == Action::ReadContent,
+        Cred::Classic(Role::Read) => read,
         Cred::Classic(Role::Write) => a != Action::DeleteRepo,
         Cred::Classic(Role::Admin) => true,
         Cred::FgNone | Cred::FgOtherRepoWrite => public_read,
-        Cred::FgGatedFlag => public_read || (a == Action::ReadContent && gated && !private),
+        Cred::FgGatedFlag => public_read || (read && gated && !private),
         Cred::FgGlobalDiscussion => public_read || a == Action::OpenPr,
-        Cred::FgRepoRead | Cred::FgNsRead => a == Action::ReadContent,
+        Cred::FgRepoRead | Cred::FgNsRead => read,
         Cred::FgRepoAccess => public_read || a == Action::ReadAccessRequests,
         // repo.write covers reading, writing, pull requests and access requests.
         Cred::FgRepoWrite | Cred::FgNsWrite => true,
@@ -90,12 +94,12 @@ fn credential_grants(c: Cred, a: Action, private: bool, gated: bool) -> bool {
 fn account_may(rel: Rel, a: Action) -> bool {
     let role = match rel {
         Rel::Owner | Rel::OrgToken => return true,
-        Rel::Stranger => return matches!(a, Action::ReadContent | Action::OpenPr),
+        Rel::Stranger => return matches!(a, Action::ReadContent | Action::ReadMetadata | Action::OpenPr),
         Rel::Member(role, _) => role,
     };
     let creator = matches!(rel, Rel::Member(_, true));
     match a {
-        Action::ReadContent | Action::OpenPr => true,
+        Action::ReadContent | Action::ReadMetadata | Action::OpenPr => true,
         Action::Write => role >= OrgRole::Write || (role == OrgRole::Contributor && creator),
         Action::DeleteRepo => role == OrgRole::Admin,
         Action::ReadAccessRequests | Action::ManageAccessRequests => role >= OrgRole::Write,
@@ -222,7 +226,8 @@ fn permission_matrix() {
                             }
                         }
                         // The organization's token policy binds tokens that use the membership.
-                        let uses_membership = member && (private || gated || !matches!(a, Action::ReadContent | Action::OpenPr));
+                        let uses_membership = member
+                            && (private || (gated && a != Action::ReadMetadata) || !matches!(a, Action::ReadContent | Action::ReadMetadata | Action::OpenPr));
                         if uses_membership && matches!(cred, Cred::Classic(_)) && policy != TokenPolicy::AllowAll {
                             assert!(matches!(&got, Err(Denial::Forbidden { message, .. }) if message.contains("fine-grained")), "{ctx}");
                             continue;
@@ -272,6 +277,8 @@ fn anonymous_callers() {
         if a == Action::ReadContent {
             assert!(public.is_ok());
             assert!(matches!(gated, Err(Denial::Gated { ref message }) if message.contains("Please log in")));
+        } else if a == Action::ReadMetadata {
+            assert!(public.is_ok() && gated.is_ok(), "a gated repo's info and file list are public");
         } else {
             assert!(matches!(public, Err(Denial::AuthRequired(_))), "{a:?}");
             assert!(matches!(gated, Err(Denial::AuthRequired(_))), "{a:?}");

@@ -63,7 +63,8 @@ pub async fn preupload(
     body: Result<Json<PreuploadBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
+    let create_pr = query_bool(q.get("create_pr").map(String::as_str));
+    let repo = load_repo(&state, &caller, t, &id, if create_pr { Action::OpenPr } else { Action::Write }).await?;
     let body = crate::handlers::json_body(body)?;
     let head = if query_bool(q.get("create_pr").map(String::as_str)) && p.rev == "None" {
         resolve_revision(&state, &repo, "main").await.ok()

@@ -82,7 +82,8 @@ async fn batch(State(state): State<AppState>, caller: Caller, base: BaseUrl, t: 
             body.operation
         )));
     }
-    let repo = load_repo(&state, &caller, t, &id, Action::Write).await?;
+    // Whoever may open a pull request may upload its large files; only a commit makes them visible.
+    let repo = load_repo(&state, &caller, t, &id, Action::OpenPr).await?;
     if body.objects.len() > 1000 {
         return Err(ApiError::PayloadTooLarge("At most 1000 objects per batch request".into()));
     }

@@ -37,7 +37,7 @@ pub async fn tree(
 ) -> ApiResult<Response> {
     let rp = RepoRevPath { kind: p.kind, namespace: p.namespace, name: p.name, rev: p.rev };
     let (t, id) = rp.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let recursive = query_bool(get("recursive"));
     let (commit, _) = resolve_revision(&state, &repo, &rp.rev).await?;
@@ -91,7 +91,7 @@ pub async fn paths_info(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Vec<Value>>> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -39,8 +39,8 @@ pub async fn create_org(State(state): State<AppState>, Acting(caller, ip): Actin
         return Err(ApiError::Forbidden("Organization tokens cannot create organizations.".into()));
     };
     match &who.principal.grant {
-        Grant::Account | Grant::Classic(Role::Admin) => {}
-        _ => return Err(ApiError::Forbidden("Creating an organization takes your password (or a session) or an 'admin' token.".into())),
+        Grant::Account | Grant::Classic(Role::Write | Role::Admin) => {}
+        _ => return Err(ApiError::Forbidden("Creating an organization takes your password (or a session) or a 'write' or 'admin' token.".into())),
     }
     let name = body.name.trim();
     validate_namespace_name(name, "name")?;
@@ -163,7 +163,7 @@ fn access_is_account_or_admin(caller: &Caller) -> bool {
 
 /// `GET /api/organizations/{org}/settings/token-policy`.
 pub async fn get_token_policy(State(state): State<AppState>, Acting(caller, _): Acting, Path(org): Path<String>) -> ApiResult<Json<Value>> {
-    let org = authorize(&state, &caller, &org, OrgAction::Read).await?;
+    let org = authorize(&state, &caller, &org, OrgAction::Write).await?;
     Ok(Json(json!({"policy": org.token_policy})))
 }
 

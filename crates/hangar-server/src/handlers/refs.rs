@@ -27,7 +27,7 @@ pub async fn list_refs(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let include_prs = query_bool(q.get("include_prs").map(String::as_str));
     let (mut branches, mut tags, mut converts, mut prs) = (vec![], vec![], vec![], vec![]);
     for r in state.store.list_refs(repo.id).await? {
@@ -61,7 +61,7 @@ pub async fn list_commits(
     Query(q): Query<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
     let (t, id) = p.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let (head, _) = resolve_revision(&state, &repo, &p.rev).await?;
     // The cursor is the next commit to show; it must belong to this repo.
     let start = match q.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v.as_str()) {

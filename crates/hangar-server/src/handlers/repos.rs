@@ -67,7 +67,7 @@ pub async fn create_repo(
     let url = base.repo_url(t, &id.namespace, &id.name);
     if let Some(existing) = state.store.repo_by_name(t.as_str(), &id.namespace, &id.name).await? {
         // The client reads `url` from a 409 to support exist_ok=True; only reveal it to those who may see it.
-        if access::check(&state, &caller, &existing, Action::ReadContent).await.is_ok() {
+        if access::check(&state, &caller, &existing, Action::ReadMetadata).await.is_ok() {
             let url = base.repo_url(t, &existing.namespace, &existing.name);
             return Err(ApiError::Conflict { message: format!("You already created this {t} repo: {id}"), url: Some(url) });
         }
@@ -252,7 +252,7 @@ pub async fn repo_info_revision(
 }
 
 async fn info_at(state: AppState, caller: Caller, t: RepoType, id: RepoId, rev: String, q: Vec<(String, String)>) -> ApiResult<Json<Value>> {
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let blobs = query_bool(q.iter().find(|(k, _)| k == "blobs").map(|(_, v)| v.as_str()));
     let (commit_oid, _) = resolve_revision(&state, &repo, &rev).await?;
     let commit = read_commit(&state, commit_oid).await?;
@@ -416,7 +416,7 @@ pub async fn create_discussion(
 pub async fn get_discussion(State(state): State<AppState>, caller: Caller, Path(p): Path<DiscussionPath>) -> ApiResult<Json<Value>> {
     let rp = RepoPath { kind: p.kind, namespace: p.namespace, name: p.name };
     let (t, id) = rp.parse()?;
-    let repo = load_repo(&state, &caller, t, &id, Action::ReadContent).await?;
+    let repo = load_repo(&state, &caller, t, &id, Action::ReadMetadata).await?;
     let d = state
         .store
         .get_discussion(repo.id, p.num)
