@@ -184,12 +184,22 @@ def http(
 class HangarServer:
     """One `hangar serve` process on a data directory; `admin` runs the operator CLI against the same data."""
 
-    def __init__(self, binary: Path, data_dir: Path, port: int, database_url: str | None, log_path: Path):
+    def __init__(
+        self,
+        binary: Path,
+        data_dir: Path,
+        port: int,
+        database_url: str | None,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ):
         self.binary = binary
         self.data_dir = data_dir
         self.port = port
         self.database_url = database_url
         self.log_path = log_path
+        # Extra variables for `hangar serve` only (e.g. the SMTP settings); the operator CLI does not get them.
+        self.env = dict(env or {})
         self.endpoint = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
@@ -211,6 +221,7 @@ class HangarServer:
         log = open(self.log_path, "ab")
         cmd = [str(self.binary), "serve", *self._common_args(), "--listen", f"127.0.0.1:{self.port}"]
         env = dict(os.environ, RUST_BACKTRACE="1")
+        env.update(self.env)
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
         deadline = time.monotonic() + timeout
@@ -261,11 +272,14 @@ class HangarServer:
             )
         return result.stdout
 
-    def create_user(self, name: str, email: str, password: str) -> None:
-        self.admin("user", "create", name, "--email", email, "--password", password, "--verified")
+    def create_user(self, name: str, email: str, password: str, verified: bool = True) -> None:
+        """Without `verified`, the address stays unverified until the user follows a mailed link."""
+        flags = ["--verified"] if verified else []
+        self.admin("user", "create", name, "--email", email, "--password", password, *flags)
 
-    def create_token(self, user: str, name: str, role: str) -> str:
-        token = self.admin("token", "create", "--user", user, "--name", name, "--role", role).strip()
+    def create_token(self, user: str, name: str, role: str, *extra: str) -> str:
+        """`hangar admin token create`; `extra` holds further options (`--permission E=P`, `--expires-in-days D`)."""
+        token = self.admin("token", "create", "--user", user, "--name", name, "--role", role, *extra).strip()
         if not token.startswith("hf_"):
             raise RuntimeError(f"`hangar admin token create` printed {token!r}, expected only the token")
         return token

@@ -168,7 +168,7 @@ def test_a_read_token_cannot_write(alice, public_repo):
 def test_a_write_token_cannot_delete_or_move_a_repo(alice, public_repo):
     with pytest.raises(HfHubHTTPError) as exc:
         alice.api.delete_repo(public_repo)
-    assert_forbidden(exc, "admin", "repo.delete")
+    assert_forbidden(exc, "admin", "delete")
 
     with pytest.raises(HfHubHTTPError) as exc:
         alice.api.move_repo(public_repo, alice.new_repo_id("moved"))
