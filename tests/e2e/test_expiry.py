@@ -54,3 +54,11 @@ def test_an_expired_token_is_refused_with_a_message_saying_so(server, alice):
     listed = next(t for t in account.list_tokens() if str(t["id"]) == str(created["id"]))
     assert listed["state"] == "expired"
     assert alice.api.whoami()["name"] == alice.name
+
+    # The background job records the expiry in the owner's audit log.
+    def expiry_event():
+        events = account.audit_log().json()
+        return next((e for e in events if e["event"] == "token.expire" and str(e["detail"].get("tokenId")) == str(created["id"])), None)
+
+    event = poll(expiry_event, timeout=10, what="the token.expire audit event")
+    assert event["actor"] == "system"

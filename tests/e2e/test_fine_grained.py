@@ -51,6 +51,17 @@ def test_a_token_scoped_to_one_repo_reads_only_that_repo(server, alice, bob, cac
     assert _read(api.hf_hub_download(public, "weights.txt", cache_dir=cache_dir)) == f"{public}\n".encode()
 
 
+def test_listing_shows_only_the_private_repos_in_scope(server, alice):
+    x = _repo(alice, "listed-x", private=True)
+    y = _repo(alice, "listed-y", private=True)
+    public = _repo(alice, "listed-public", private=False)
+    api = token_api(server.endpoint, new_fine_grained_token(server, alice, ("model", x, [READ]))["token"])
+    listed = {m.id for m in api.list_models(author=alice.name)}
+    assert x in listed and public in listed
+    assert y not in listed, "a private repo outside the token's scope is not even listed"
+    assert y in {m.id for m in alice.api.list_models(author=alice.name)}, "the owner's classic token lists it"
+
+
 def test_repo_write_in_scope_pushes_there_only(server, alice):
     x = _repo(alice, "writable", private=True)
     y = _repo(alice, "untouchable", private=False)

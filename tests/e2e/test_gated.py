@@ -172,6 +172,11 @@ def test_manual_review_accept(server, mailbox, alice, bob, gated_repo, cache_dir
     decision = mailbox.wait_for(bob.email, text=gated_repo)
     assert_mentions(decision.text, "accept")
 
+    # The request and the decision are in the requester's audit log.
+    events = [e for e in account_of(server, bob).audit_log().json() if e["event"].startswith("access_request.")]
+    assert [e["event"] for e in events][:2] == ["access_request.decide", "access_request.create"]
+    assert events[0]["detail"]["status"] == "accepted" and events[0]["actor"] == alice.name
+
 
 def test_manual_review_reject_with_a_reason(server, mailbox, alice, bob, gated_repo, cache_dir):
     assert ask_access(server.endpoint, gated_repo, bob.write_token, VALID_FIELDS).status == 200

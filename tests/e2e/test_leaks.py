@@ -71,6 +71,12 @@ def test_revoke_endpoint_revokes_listed_tokens_and_mails_each_owner_once(server,
     for name in (first_name, second_name):
         assert name not in listed or listed[name]["state"] == "revoked"
 
+    # Each revocation is in the owner's audit log as a leak, without the secret.
+    log = account_of(server, alice).audit_log()
+    leaked = {e["detail"]["name"] for e in log.json() if e["event"] == "token.leak"}
+    assert {first_name, second_name, third_name} <= leaked
+    assert first not in log.text and second not in log.text
+
 
 def test_revoke_endpoint_needs_no_authentication_and_always_answers_202(server):
     assert _revoke(server, []).status == 202

@@ -81,7 +81,11 @@ async fn org_relation(state: &AppState, user_id: i64, token: Option<&TokenRecord
     let mut approval = None;
     if let (Some(_), Some(t)) = (membership, token) {
         if t.role == "fineGrained" && org.token_policy == TokenPolicy::AdminApproval.as_str() {
-            let s = state.store.request_token_approval(org.id, t.id, state.now_ms()).await?;
+            // Read first: the insert (which records the pending request for the admins) happens once.
+            let s = match state.store.token_approval(org.id, t.id).await? {
+                Some(s) => s,
+                None => state.store.request_token_approval(org.id, t.id, state.now_ms()).await?,
+            };
             approval = Some(match s.as_str() {
                 "approved" => Approval::Approved,
                 "denied" => Approval::Denied,

@@ -333,10 +333,15 @@ pub async fn list_repos(
     let mut repos = state.store.list_repos(&query).await?;
     let more = repos.len() as i64 > page && limit.is_none();
     repos.truncate(page as usize);
+    let cursor_id = repos.last().map(|r| r.id);
+    // A fine-grained token lists only the private repos it may read.
+    if let Some(hangar_core::policy::Grant::FineGrained(fg)) = caller.principal().map(|p| &p.grant) {
+        repos.retain(|r| !r.private || ["repo.content.read", "repo.write"].iter().any(|p| fg.grants_on_repo(p, &r.namespace, r.id)));
+    }
     let items: Vec<Value> = repos.iter().map(repo_json).collect();
     let mut resp = Json(items).into_response();
     if more {
-        if let Some(last) = repos.last() {
+        if let Some(last_id) = cursor_id {
             let kept: Vec<String> = raw
                 .unwrap_or_default()
                 .split('&')
@@ -347,7 +352,7 @@ pub async fn list_repos(
             if !qs.is_empty() {
                 qs.push('&');
             }
-            let next = format!("{}/api/{}?{qs}cursor={}", base.0, t.plural(), last.id);
+            let next = format!("{}/api/{}?{qs}cursor={last_id}", base.0, t.plural());
             set_link(resp.headers_mut(), &next);
         }
     }
