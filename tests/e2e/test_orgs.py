@@ -198,7 +198,7 @@ def test_fine_grained_only_policy_refuses_classic_tokens(server, alice, bob, org
     assert exc.value.response.status_code == 403
 
 
-def test_admin_approval_policy(server, alice, bob, org, org_repo):
+def test_admin_approval_policy(server, mailbox, alice, bob, org, org_repo):
     set_member(server, alice, org, bob, "read")
     admin = account_of(server, alice)
     assert admin.set_token_policy(org, "admin_approval").status == 200
@@ -218,6 +218,9 @@ def test_admin_approval_policy(server, alice, bob, org, org_repo):
     assert entry["name"] == created["name"]
     assert entry["state"] == "pending"
     assert created["token"] not in approvals.text
+    # The admins are told a token waits for them.
+    notice = mailbox.wait_for(alice.email, text=created["name"])
+    assert_mentions(notice.text, bob.name, org)
 
     # Members cannot approve, not even their own token.
     assert account_of(server, bob).decide_token(org, created["id"], "approved").status == 403

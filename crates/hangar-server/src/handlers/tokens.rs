@@ -129,6 +129,28 @@ pub async fn create_token(state: &AppState, owner: Owner<'_>, creator: &User, bo
     Ok((record, secret))
 }
 
+fn owner_name<'a>(o: &'a Owner<'_>) -> &'a str {
+    match o {
+        Owner::User(u) => &u.name,
+        Owner::Org(o) => &o.name,
+    }
+}
+
+/// Tells (up to five of) the organization's admins that a token waits for their approval.
+async fn notify_admins(state: &AppState, org: &Org, owner: &str, t: &TokenRecord) -> ApiResult<()> {
+    let admins = state.store.org_members(org.id).await?.into_iter().filter(|m| m.role == OrgRole::Admin.as_str()).take(5);
+    for m in admins {
+        let body = format!(
+            "Hello {},\n\n{owner} created the fine-grained token '{}' with access to {}. The organization requires \
+             administrator approval: it cannot use the organization's resources until an admin approves it.\n\n\
+             Review it: GET /api/organizations/{}/settings/token-approvals\n",
+            m.user.name, t.name, org.name, org.name
+        );
+        state.mailer.send(crate::mail::Mail { to: m.user.email, subject: format!("A token waits for approval in {}", org.name), body, links: vec![] });
+    }
+    Ok(())
+}
+
 fn owner_ref<'a>(o: &'a Owner<'a>) -> Owner<'a> {
     match o {
         Owner::User(u) => Owner::User(u),
@@ -144,6 +166,7 @@ async fn request_approvals(state: &AppState, owner: &Owner<'_>, t: &TokenRecord)
         if let Some(org) = state.store.org_by_name(&ns).await? {
             if org.token_policy == TokenPolicy::AdminApproval.as_str() {
                 state.store.request_token_approval(org.id, t.id, state.now_ms()).await?;
+                notify_admins(state, &org, owner_name(owner), t).await?;
             }
         }
     }
