@@ -33,6 +33,57 @@ pub fn find_tokens(data: &[u8]) -> Vec<String> {
     out
 }
 
+/// [`find_tokens`] over a file read in chunks (a commit's inline contents, as they are staged), so
+/// scanning costs no second read. Binary files (a NUL in the first 8000 bytes) yield nothing.
+#[derive(Default)]
+pub struct StreamScanner {
+    seen: u64,
+    binary: bool,
+    tail: Vec<u8>,
+    found: Vec<String>,
+}
+
+impl StreamScanner {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.binary || chunk.is_empty() {
+            return;
+        }
+        if self.seen < 8000 {
+            let head = &chunk[..chunk.len().min((8000 - self.seen) as usize)];
+            if memchr::memchr(0, head).is_some() {
+                self.binary = true;
+                self.found.clear();
+                return;
+            }
+        }
+        self.seen += chunk.len() as u64;
+        // Tokens across the boundary: the previous tail joined to this chunk's start.
+        if !self.tail.is_empty() {
+            let mut window = self.tail.clone();
+            window.extend_from_slice(&chunk[..chunk.len().min(TOKEN_LEN)]);
+            self.add(find_tokens(&window));
+        }
+        self.add(find_tokens(chunk));
+        // The last bytes seen, however small the chunks.
+        self.tail.extend_from_slice(&chunk[chunk.len().saturating_sub(TOKEN_LEN)..]);
+        let excess = self.tail.len().saturating_sub(TOKEN_LEN);
+        self.tail.drain(..excess);
+    }
+
+    fn add(&mut self, tokens: Vec<String>) {
+        for t in tokens {
+            if !self.found.contains(&t) {
+                self.found.push(t);
+            }
+        }
+    }
+
+    /// The tokens found (none for a binary file).
+    pub fn finish(self) -> Vec<String> {
+        if self.binary { Vec::new() } else { self.found }
+    }
+}
+
 fn looks_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(8000)]).is_some()
 }
@@ -94,13 +145,24 @@ pub async fn revoke_leaked(state: &AppState, hashes: &[String], where_found: &st
     Ok(revoked)
 }
 
-/// After a commit: revokes live tokens pushed to a public repo; for a private repo, returns the
-/// `X-HF-Warning` to send. `None` when nothing was found.
-pub async fn after_commit(state: &AppState, repo: &Repo, files: &[(String, BlobRecord)]) -> ApiResult<Option<String>> {
+/// After a commit: `candidates` are the token-shaped strings found in each committed text file while
+/// it was staged. Revokes the live ones pushed to a public repo; for a private repo, returns the
+/// `X-HF-Warning` to send. `None` when nothing live was found.
+pub async fn after_commit(state: &AppState, repo: &Repo, candidates: &[(String, Vec<String>)]) -> ApiResult<Option<String>> {
     if !state.config.secret_scanning {
         return Ok(None);
     }
-    let findings = scan_blobs(state, files).await?;
+    let mut findings = Vec::new();
+    for (path, tokens) in candidates {
+        for t in tokens {
+            let hash = token::hash_token(t);
+            if let Some((record, _)) = state.store.token_by_hash(&hash).await? {
+                if !record.is_expired(state.now_ms()) {
+                    findings.push(Finding { path: path.clone(), hash });
+                }
+            }
+        }
+    }
     if findings.is_empty() {
         return Ok(None);
     }
@@ -146,6 +208,21 @@ pub async fn on_publish(state: &AppState, repo: &Repo) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_scanner_finds_tokens_across_chunk_boundaries() {
+        let t = token::Secret::generate();
+        let text = format!("{}token: {} and again {}\n", "x".repeat(1000), t.expose(), t.expose());
+        for chunk in [1, 7, 36, 37, 38, 4096] {
+            let mut s = StreamScanner::default();
+            text.as_bytes().chunks(chunk).for_each(|c| s.feed(c));
+            assert_eq!(s.finish(), vec![t.expose().to_owned()], "chunks of {chunk}");
+        }
+        let mut s = StreamScanner::default();
+        s.feed(b"\0binary");
+        s.feed(t.expose().as_bytes());
+        assert!(s.finish().is_empty(), "binary files are not scanned");
+    }
 
     #[test]
     fn finds_standalone_well_formed_tokens_only() {

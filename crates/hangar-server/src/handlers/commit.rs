@@ -100,7 +100,7 @@ pub async fn preupload(
 }
 
 enum Op {
-    File { path: String, blob: BlobRecord, file: tempfile::TempPath },
+    File { path: String, blob: BlobRecord, file: tempfile::TempPath, tokens: Vec<String> },
     Lfs { path: String, sha256: String, size: Option<i64> },
     DeleteFile { path: String },
     DeleteFolder { path: String },
@@ -114,7 +114,9 @@ struct ParsedCommit {
 }
 
 /// Decodes a base64 (or UTF-8) file content into a staged file, hashing it both ways.
-fn stage_content(src: &mut dyn Read, base64: bool, dir: &std::path::Path) -> Result<(BlobRecord, tempfile::TempPath), String> {
+/// Stages one inline file: decodes it into a temporary file, hashing it and looking for tokens as
+/// it goes.
+fn stage_content(src: &mut dyn Read, base64: bool, dir: &std::path::Path) -> Result<(BlobRecord, tempfile::TempPath, Vec<String>), String> {
     let tmp = tempfile::Builder::new().prefix("inline-").tempfile_in(dir).map_err(|e| e.to_string())?;
     let (file, path) = tmp.into_parts();
     let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
@@ -126,11 +128,13 @@ fn stage_content(src: &mut dyn Read, base64: bool, dir: &std::path::Path) -> Res
         Box::new(src)
     };
     let mut buf = vec![0u8; 256 * 1024];
+    let mut scanner = crate::scan::StreamScanner::default();
     loop {
         let n = reader.read(&mut buf).map_err(|e| format!("invalid base64 content: {e}"))?;
         if n == 0 {
             break;
         }
+        scanner.feed(&buf[..n]);
         sha.update(&buf[..n]);
         size += n as u64;
         w.write_all(&buf[..n]).map_err(|e| e.to_string())?;
@@ -148,7 +152,7 @@ fn stage_content(src: &mut dyn Read, base64: bool, dir: &std::path::Path) -> Res
         hasher.update(&buf[..n]);
     }
     let record = BlobRecord { oid: hasher.finish().hex(), size: size as i64, sha256: hex::encode(sha.finalize()), lfs: false };
-    Ok((record, path))
+    Ok((record, path, scanner.finish()))
 }
 
 fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -197,7 +201,7 @@ fn parse_commit(body: std::fs::File, dir: &std::path::Path) -> Result<ParsedComm
                     }
                 }
                 .map_err(|e| format!("line {line_no} ({path}): {e}"))?;
-                out.ops.push(Op::File { path, blob: staged.0, file: staged.1 });
+                out.ops.push(Op::File { path, blob: staged.0, file: staged.1, tokens: staged.2 });
             }
             "lfsFile" => {
                 let path = path()?;
@@ -290,10 +294,12 @@ pub async fn commit(
     let mut scanned = Vec::new();
     for op in parsed.ops {
         match op {
-            Op::File { path, blob, file } => {
+            Op::File { path, blob, file, tokens } => {
                 state.blobs.commit_file(file, &blob.sha256).await?;
                 changes.push(Change::Put { path: path.clone(), oid: Oid::parse(&blob.oid).expect("hex") });
-                scanned.push((path, blob.clone()));
+                if !tokens.is_empty() {
+                    scanned.push((path, tokens));
+                }
                 blob_records.push(blob);
             }
             Op::Lfs { path, sha256, size } => {
