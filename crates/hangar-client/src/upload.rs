@@ -145,8 +145,13 @@ pub async fn upload(client: &Client, opts: &UploadOptions) -> ClientResult<Uploa
         if ignore {
             continue;
         }
-        let local_oid = if is_lfs { git_blob_id(lfs_pointer(&h.sha256, h.size).as_bytes()) } else { h.git_oid.clone() };
-        if remote_oid.as_deref() == Some(local_oid.as_str()) {
+        // The server names what a path holds by its git blob id, or by its SHA-256 for an LFS file.
+        let same = match remote_oid.as_deref() {
+            Some(o) if is_lfs => o == h.sha256 || o == git_blob_id(lfs_pointer(&h.sha256, h.size).as_bytes()),
+            Some(o) => o == h.git_oid,
+            None => false,
+        };
+        if same {
             outcome.unchanged.push(f.path);
             continue;
         }

@@ -36,6 +36,48 @@ enum Command {
     /// Operator tasks against the database (safe while the server runs).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Log in and out; shares its login with the official `hf` client.
+    Auth {
+        #[command(subcommand)]
+        cmd: crate::client::auth::AuthCommand,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
+    /// Your access tokens (or an organization's), managed with your password.
+    Token {
+        #[command(subcommand)]
+        cmd: crate::client::tokens::TokenCommand,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
+    /// Upload a file or a folder to a repository in one commit.
+    Upload {
+        #[command(flatten)]
+        args: crate::client::transfer::UploadArgs,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
+    /// Download files of a repository into the cache (or a folder).
+    Download {
+        #[command(flatten)]
+        args: crate::client::transfer::DownloadArgs,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
+    /// Create, delete, inspect and configure repositories.
+    Repo {
+        #[command(subcommand)]
+        cmd: crate::client::repo::RepoCommand,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
+    /// Review and answer access requests to gated repositories (or ask for access).
+    AccessRequests {
+        #[command(subcommand)]
+        cmd: crate::client::access::AccessCommand,
+        #[command(flatten)]
+        client: crate::client::ClientArgs,
+    },
 }
 
 #[derive(Args)]
@@ -218,6 +260,8 @@ const KNOWN_ENV: &[&str] = &[
     "HANGAR_SMTP_PASSWORD_FILE",
     "HANGAR_SMTP_TLS",
     "HANGAR_SMTP_FROM",
+    "HANGAR_PASSWORD",
+    "HANGAR_BIN",
 ];
 
 fn env_var(name: &str) -> Option<String> {
@@ -414,6 +458,16 @@ pub fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::new(default)
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use crate::client as c;
+    match &cli.command {
+        Command::Auth { cmd, client } => return c::run(client, c::auth::run(client, cmd)),
+        Command::Token { cmd, client } => return c::run(client, c::tokens::run(client, cmd)),
+        Command::Upload { args, client } => return c::run(client, c::transfer::run_upload(client, args)),
+        Command::Download { args, client } => return c::run(client, c::transfer::run_download(client, args)),
+        Command::Repo { cmd, client } => return c::run(client, c::repo::run(client, cmd)),
+        Command::AccessRequests { cmd, client } => return c::run(client, c::access::run(client, cmd)),
+        Command::Serve(_) | Command::Admin(_) => {}
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -425,6 +479,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Serve(args) => serve(&cli.global, args).await,
             Command::Admin(cmd) => admin(&cli.global, cmd).await,
+            _ => unreachable!("client commands return above"),
         }
     });
     match result {
