@@ -13,7 +13,7 @@ pub enum ClientError {
     AuthRequired(String),
     #[error("Repository {repo} not found at {endpoint}. Check the name and --repo-type{hint}.")]
     RepoNotFound { repo: String, endpoint: String, hint: &'static str },
-    #[error("{message}\nTo ask for access: `hangar access-requests ask {repo}` (or the repo's page); its owners then review the request.")]
+    #[error("{message}{}", gated_hint(message, repo))]
     Gated { repo: String, message: String },
     #[error("{0}")]
     Forbidden(String),
@@ -33,6 +33,18 @@ pub enum ClientError {
     Local(String),
     #[error("Interrupted. Nothing was committed; run the command again to resume.")]
     Interrupted,
+}
+
+/// What to do next about a gated repo, when the server's message leaves it open.
+fn gated_hint(message: &str, repo: &str) -> String {
+    let m = message.to_lowercase();
+    if m.contains("authorized list") || m.contains("ask for access") {
+        format!("\nTo ask for access: `hangar access-requests ask {repo}` (add --field NAME=VALUE for the form's fields); its owners then review the request.")
+    } else if m.contains("log in") {
+        "\nLog in first (`hangar auth login`), then ask for access.".into()
+    } else {
+        String::new()
+    }
 }
 
 impl ClientError {
