@@ -162,9 +162,11 @@ impl Client {
             (StatusCode::UNAUTHORIZED, _) if self.basic.is_some() => ClientError::AuthRequired(format!("{message}. Check your username and password.")),
             (StatusCode::UNAUTHORIZED, _) => ClientError::AuthRequired(format!("{message}\nTokens are looked for in {}.", self.lookup)),
             (StatusCode::FORBIDDEN, Some("EmailNotVerified" | "TokenNotAllowed" | "CsrfTokenMissing")) => ClientError::Forbidden(message),
-            (StatusCode::FORBIDDEN, _) => ClientError::Forbidden(format!(
-                "{message}\nThe request used {source}. A token with the right permission: a 'write' token to push or change settings, 'admin' to delete or rename repos, or a fine-grained token with the permission named above."
+            // When the token is what falls short, say which kind of token would do.
+            (StatusCode::FORBIDDEN, _) if message.contains("token") => ClientError::Forbidden(format!(
+                "{message}\nThe request used {source}. Tokens that can: 'write' to push or change settings, 'admin' to delete or rename repos, or a fine-grained token with the permission named above."
             )),
+            (StatusCode::FORBIDDEN, _) => ClientError::Forbidden(format!("{message}\nThe request used {source}.")),
             (StatusCode::NOT_FOUND, _) => ClientError::NotFound(message),
             (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { message, retry_after },
             (StatusCode::CONFLICT, _) => ClientError::Conflict(message),

@@ -63,10 +63,11 @@ pub fn parse_dotenv(text: &str) -> HashMap<String, String> {
         let Some((k, v)) = line.split_once('=') else { continue };
         let k = k.trim();
         let v = v.trim();
-        let v = if (v.starts_with('"') && v.ends_with('"') && v.len() >= 2) || (v.starts_with('\'') && v.ends_with('\'') && v.len() >= 2) {
-            v[1..v.len() - 1].to_owned()
-        } else {
-            v.split(" #").next().unwrap_or(v).trim().to_owned()
+        // A quoted value ends at its closing quote (a comment may follow); an unquoted one at ` #`.
+        let quoted = v.chars().next().filter(|c| *c == '"' || *c == '\'').and_then(|q| v[1..].find(q).map(|end| v[1..1 + end].to_owned()));
+        let v = match quoted {
+            Some(inner) => inner,
+            None => v.split(" #").next().unwrap_or(v).trim().to_owned(),
         };
         out.insert(k.to_owned(), v);
     }
@@ -143,7 +144,8 @@ mod tests {
 
     #[test]
     fn dotenv_lines() {
-        let m = parse_dotenv("# comment\nexport HF_TOKEN=\"hf_abc\"\nHF_ENDPOINT = http://x:1 # trailing\nEMPTY=\nBAD\n");
+        let m = parse_dotenv("# comment\nexport HF_TOKEN=\"hf_abc\"\nHF_ENDPOINT = http://x:1 # trailing\nEMPTY=\nBAD\nQ='v w' # note\n");
+        assert_eq!(m["Q"], "v w");
         assert_eq!(m["HF_TOKEN"], "hf_abc");
         assert_eq!(m["HF_ENDPOINT"], "http://x:1");
         assert_eq!(m["EMPTY"], "");

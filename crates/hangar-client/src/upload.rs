@@ -74,9 +74,11 @@ fn collect(opts: &UploadOptions) -> ClientResult<Vec<LocalFile>> {
                 continue;
             }
             let ft = entry.file_type().map_err(|e| local_err(&p, e))?;
+            // A link to a folder is skipped, as the official client does (and no loop can form).
+            let link_to_dir = ft.is_symlink() && std::fs::metadata(&p).is_ok_and(|m| m.is_dir());
             if ft.is_dir() {
                 stack.push(p);
-            } else if (ft.is_file() || ft.is_symlink()) && selected(&rel, &opts.include, &opts.exclude) {
+            } else if (ft.is_file() || ft.is_symlink()) && !link_to_dir && selected(&rel, &opts.include, &opts.exclude) {
                 let path = if prefix.is_empty() { rel } else { format!("{prefix}/{rel}") };
                 out.push(LocalFile { abs: p, path });
             }
@@ -92,22 +94,6 @@ pub async fn upload(client: &Client, opts: &UploadOptions) -> ClientResult<Uploa
     let repo = &opts.repo;
     let mut outcome = UploadOutcome { repo_url: format!("{}{}", client.endpoint, repo.web()), ..Default::default() };
 
-    match client.repo_info(repo, None).await {
-        Ok(_) => {}
-        Err(ClientError::RepoNotFound { .. }) => {
-            client.create_repo(repo, opts.private).await?;
-            outcome.created_repo = true;
-        }
-        Err(e) => return Err(e),
-    }
-    let revision = opts.revision.clone().unwrap_or_else(|| "main".into());
-    if revision != "main" && !opts.create_pr {
-        let path = format!("{}/branch/{}", repo.api(), encode_rev(&revision));
-        match client.send(client.request(Method::POST, &path).json(&json!({})), Some(repo)).await {
-            Ok(_) | Err(ClientError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
 
     // Hash every file (in parallel, off the async runtime).
     let bar = Progress::count(opts.progress, files.len() as u64, "hashing");
@@ -125,6 +111,24 @@ pub async fn upload(client: &Client, opts: &UploadOptions) -> ClientResult<Uploa
         .try_collect()
         .await?;
     bar.finish();
+
+    // Only now, with every local file read, create what is missing on the server.
+    match client.repo_info(repo, None).await {
+        Ok(_) => {}
+        Err(ClientError::RepoNotFound { .. }) => {
+            client.create_repo(repo, opts.private).await?;
+            outcome.created_repo = true;
+        }
+        Err(e) => return Err(e),
+    }
+    let revision = opts.revision.clone().unwrap_or_else(|| "main".into());
+    if revision != "main" && !opts.create_pr {
+        let path = format!("{}/branch/{}", repo.api(), encode_rev(&revision));
+        match client.send(client.request(Method::POST, &path).json(&json!({})), Some(repo)).await {
+            Ok(_) | Err(ClientError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
 
     // Ask the server which files go through LFS and what the revision already holds.
     let pr_param = if opts.create_pr { "?create_pr=1" } else { "" };
@@ -253,7 +257,8 @@ async fn upload_lfs(client: &Client, repo: &RepoRef, files: &[(LocalFile, FileHa
     let total: u64 = files.iter().map(|(_, h)| h.size).sum();
     let bar = Progress::bytes(progress, total, "uploading");
     for chunk in files.chunks(500) {
-        let objects: Vec<Value> = chunk.iter().map(|(_, h)| json!({"oid": h.sha256, "size": h.size})).collect();
+        let mut seen = std::collections::HashSet::new();
+        let objects: Vec<Value> = chunk.iter().filter(|(_, h)| seen.insert(h.sha256.clone())).map(|(_, h)| json!({"oid": h.sha256, "size": h.size})).collect();
         let body = json!({"operation": "upload", "transfers": ["basic", "multipart"], "hash_algo": "sha256", "objects": objects});
         let url = format!("{}.git/info/lfs/objects/batch", repo.web());
         let rb = client.request(Method::POST, &url).header("accept", "application/vnd.git-lfs+json").header("content-type", "application/vnd.git-lfs+json").json(&body);

@@ -63,14 +63,8 @@ pub async fn tree(
     if end < entries.len() {
         // Pin the listing to the resolved commit so later pages cannot mix revisions.
         let encoded_path = sub.split('/').map(|s| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()).collect::<Vec<_>>().join("/");
-        let next = format!(
-            "{}/api/{}/{}/tree/{}/{}?recursive={recursive}&cursor={end}",
-            base.0,
-            t.plural(),
-            id,
-            commit.hex(),
-            encoded_path
-        );
+        let path_part = if encoded_path.is_empty() { String::new() } else { format!("/{encoded_path}") };
+        let next = format!("{}/api/{}/{}/tree/{}{path_part}?recursive={recursive}&cursor={end}", base.0, t.plural(), id, commit.hex());
         set_link(resp.headers_mut(), &next);
     }
     Ok(resp)
