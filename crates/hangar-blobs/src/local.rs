@@ -6,8 +6,8 @@ use std::io::SeekFrom;
 use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-const CHUNK: usize = 1024 * 1024;
-const READ_AHEAD: usize = 1;
+const CHUNK: usize = 512 * 1024;
+const READ_AHEAD: usize = 2;
 
 pub struct LocalBlobStore {
     root: PathBuf,
