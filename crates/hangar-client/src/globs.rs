@@ -109,7 +109,7 @@ mod tests {
         assert!(fnmatch("[ab]*.txt", "b1.txt"));
         assert!(!fnmatch("[!ab]*.txt", "b1.txt"));
         assert!(fnmatch("logs/*", "logs/a/b.txt"));
-        assert!(selected("logs/a.txt", &[], &["logs/".into()]) == false);
+        assert!(!selected("logs/a.txt", &[], &["logs/".into()]));
         assert!(selected("x.bin", &["*.bin".into()], &[]));
         assert!(!selected("x.txt", &["*.bin".into()], &[]));
     }

@@ -183,7 +183,7 @@ pub async fn upload(client: &Client, opts: &UploadOptions) -> ClientResult<Uploa
     let commit = write_commit_body(opts, &regular, &lfs, &deletions).map_err(|e| ClientError::Local(format!("cannot prepare the commit: {e}")))?;
     let len = commit.as_file().metadata().map_err(|e| ClientError::Local(e.to_string()))?.len();
     let file = tokio::fs::File::open(commit.path()).await.map_err(|e| ClientError::Local(e.to_string()))?;
-    let body = reqwest::Body::wrap_stream(tokio_util_stream(file));
+    let body = reqwest::Body::wrap_stream(reader_stream(file));
     let path = format!("{}/commit/{}{pr_param}", repo.api(), encode_rev(&revision));
     let rb = client.request(Method::POST, &path).header("content-type", "application/x-ndjson").header("content-length", len).body(body);
     let v = client.json(rb, Some(repo)).await?;
@@ -195,17 +195,18 @@ pub async fn upload(client: &Client, opts: &UploadOptions) -> ClientResult<Uploa
     Ok(outcome)
 }
 
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    futures::stream::unfold(file, |mut f| async move {
+/// The bytes of a reader as a body stream, 256 KiB at a time.
+fn reader_stream<R: tokio::io::AsyncRead + Unpin>(reader: R) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
+    futures::stream::unfold(reader, |mut r| async move {
         use tokio::io::AsyncReadExt as _;
         let mut buf = vec![0u8; 256 * 1024];
-        match f.read(&mut buf).await {
+        match r.read(&mut buf).await {
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), f))
+                Some((Ok(bytes::Bytes::from(buf)), r))
             }
-            Err(e) => Some((Err(e), f)),
+            Err(e) => Some((Err(e), r)),
         }
     })
 }
@@ -298,22 +299,7 @@ async fn file_range_body(path: &Path, offset: u64, len: u64) -> ClientResult<req
     use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
     let mut f = tokio::fs::File::open(path).await.map_err(|e| local_err(path, e))?;
     f.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| local_err(path, e))?;
-    Ok(reqwest::Body::wrap_stream(tokio_util_stream_take(f.take(len))))
-}
-
-fn tokio_util_stream_take(r: tokio::io::Take<tokio::fs::File>) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    futures::stream::unfold(r, |mut f| async move {
-        use tokio::io::AsyncReadExt as _;
-        let mut buf = vec![0u8; 256 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
-    })
+    Ok(reqwest::Body::wrap_stream(reader_stream(f.take(len))))
 }
 
 const PARALLEL_PARTS: usize = 8;

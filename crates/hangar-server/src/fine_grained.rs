@@ -67,24 +67,12 @@ pub enum Owner<'a> {
 
 /// Parses `ENTITY=PERM` pairs of `hangar admin token create --permission` into a spec.
 pub fn spec_from_pairs(pairs: &[String], can_read_gated_repos: bool) -> ApiResult<Spec> {
-    let mut spec = Spec { can_read_gated_repos, global: vec![], scoped: vec![] };
-    for pair in pairs {
-        let (entity, perm) = pair
-            .split_once('=')
-            .ok_or_else(|| ApiError::bad_request(format!("--permission '{pair}' is not ENTITY=PERMISSION (e.g. model:alice/bert=repo.content.read)")))?;
-        if entity == "global" {
-            spec.global.push(perm.to_owned());
-            continue;
-        }
-        let (kind, name) = entity.split_once(':').ok_or_else(|| {
-            ApiError::bad_request(format!("entity '{entity}' must be user:NAME, org:NAME, model:NS/NAME, dataset:NS/NAME, space:NS/NAME or global"))
-        })?;
-        match spec.scoped.iter_mut().find(|s| s.entity.kind == kind && s.entity.name == name) {
-            Some(s) => s.permissions.push(perm.to_owned()),
-            None => spec.scoped.push(ScopedSpec { entity: EntitySpec { kind: kind.into(), name: name.into() }, permissions: vec![perm.to_owned()] }),
-        }
-    }
-    Ok(spec)
+    let (global, scoped) = hangar_core::policy::parse_permission_pairs(pairs).map_err(ApiError::BadRequest)?;
+    Ok(Spec {
+        can_read_gated_repos,
+        global,
+        scoped: scoped.into_iter().map(|(kind, name, permissions)| ScopedSpec { entity: EntitySpec { kind, name }, permissions }).collect(),
+    })
 }
 
 fn check_permissions(perms: &[String], what: &str) -> ApiResult<()> {

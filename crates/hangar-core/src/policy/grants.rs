@@ -183,3 +183,29 @@ impl Grant {
         }
     }
 }
+
+/// `ENTITY=PERMISSION` pairs of the command line (`model:alice/bert=repo.content.read`,
+/// `global=discussion.write`): the global permissions, and per `(entity type, name)` its permissions
+/// in the order given.
+#[allow(clippy::type_complexity)]
+pub fn parse_permission_pairs(pairs: &[String]) -> Result<(Vec<String>, Vec<(String, String, Vec<String>)>), String> {
+    let mut global = Vec::new();
+    let mut scoped: Vec<(String, String, Vec<String>)> = Vec::new();
+    for pair in pairs {
+        let (entity, perm) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--permission '{pair}' is not ENTITY=PERMISSION (e.g. model:alice/bert=repo.content.read)"))?;
+        if entity == "global" {
+            global.push(perm.to_owned());
+            continue;
+        }
+        let (kind, name) = entity
+            .split_once(':')
+            .ok_or_else(|| format!("entity '{entity}' must be user:NAME, org:NAME, model:NS/NAME, dataset:NS/NAME, space:NS/NAME or global"))?;
+        match scoped.iter_mut().find(|(k, n, _)| k == kind && n == name) {
+            Some((_, _, p)) => p.push(perm.to_owned()),
+            None => scoped.push((kind.to_owned(), name.to_owned(), vec![perm.to_owned()])),
+        }
+    }
+    Ok((global, scoped))
+}

@@ -68,20 +68,7 @@ pub enum TokenCommand {
 
 /// `ENTITY=PERM` pairs as the API's fineGrained object.
 pub fn fine_grained(pairs: &[String], gated: bool) -> ClientResult<Value> {
-    let mut global = Vec::new();
-    let mut scoped: Vec<(String, String, Vec<String>)> = Vec::new();
-    for pair in pairs {
-        let (entity, perm) = pair.split_once('=').ok_or_else(|| ClientError::BadRequest(format!("--permission '{pair}' is not ENTITY=PERMISSION (e.g. model:alice/bert=repo.content.read)")))?;
-        if entity == "global" {
-            global.push(perm.to_owned());
-            continue;
-        }
-        let (kind, name) = entity.split_once(':').ok_or_else(|| ClientError::BadRequest(format!("entity '{entity}' must be user:NAME, org:NAME, model:NS/NAME, dataset:NS/NAME, space:NS/NAME or global")))?;
-        match scoped.iter_mut().find(|(k, n, _)| k == kind && n == name) {
-            Some((_, _, p)) => p.push(perm.to_owned()),
-            None => scoped.push((kind.to_owned(), name.to_owned(), vec![perm.to_owned()])),
-        }
-    }
+    let (global, scoped) = hangar_core::policy::parse_permission_pairs(pairs).map_err(ClientError::BadRequest)?;
     Ok(json!({
         "canReadGatedRepos": gated,
         "global": global,
