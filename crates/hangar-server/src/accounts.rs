@@ -99,22 +99,18 @@ pub fn new_code() -> (String, String) {
 pub const VERIFY_TTL_MS: i64 = 24 * 3600 * 1000;
 pub const RESET_TTL_MS: i64 = 3600 * 1000;
 
-/// Mails a verification link for `email` (the account's address, or a new one being changed to).
-pub async fn send_verification(state: &AppState, base: &str, user: &User, email: &str, purpose: &str) -> ApiResult<()> {
+/// Stores a new single-use code for `user` (only its hash) and returns the code for the link.
+pub async fn issue_code(state: &AppState, user: &User, purpose: &str, email: &str, ttl_ms: i64) -> ApiResult<String> {
     let (code, hash) = new_code();
     let now = state.now_ms();
-    state
-        .store
-        .create_email_code(EmailCode {
-            code_hash: hash,
-            user_id: user.id,
-            purpose: purpose.into(),
-            email: email.into(),
-            created_at: now,
-            expires_at: now + VERIFY_TTL_MS,
-            used_at: None,
-        })
-        .await?;
+    let record = EmailCode { code_hash: hash, user_id: user.id, purpose: purpose.into(), email: email.into(), created_at: now, expires_at: now + ttl_ms, used_at: None };
+    state.store.create_email_code(record).await?;
+    Ok(code)
+}
+
+/// Mails a verification link for `email` (the account's address, or a new one being changed to).
+pub async fn send_verification(state: &AppState, base: &str, user: &User, email: &str, purpose: &str) -> ApiResult<()> {
+    let code = issue_code(state, user, purpose, email, VERIFY_TTL_MS).await?;
     let link = format!("{base}/email/verify?code={code}");
     let body = format!(
         "Hello {},\n\nConfirm that {email} is your address on Hangar by opening this link:\n\n{link}\n\n\

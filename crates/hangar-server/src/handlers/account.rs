@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use hangar_core::token;
-use hangar_store::{CodeUse, EmailCode, NewUser, Session, StoreError, User};
+use hangar_store::{CodeUse, NewUser, Session, StoreError, User};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -211,20 +211,7 @@ pub async fn forgot_password(State(state): State<AppState>, base: BaseUrl, body:
     let body = json_body(body)?;
     validate_email(body.email.trim())?;
     if let Some(user) = state.store.user_by_email(body.email.trim()).await? {
-        let (code, hash) = new_code();
-        let now = state.now_ms();
-        state
-            .store
-            .create_email_code(EmailCode {
-                code_hash: hash,
-                user_id: user.id,
-                purpose: "reset".into(),
-                email: user.email.clone(),
-                created_at: now,
-                expires_at: now + accounts::RESET_TTL_MS,
-                used_at: None,
-            })
-            .await?;
+        let code = accounts::issue_code(&state, &user, "reset", &user.email, accounts::RESET_TTL_MS).await?;
         let link = format!("{}/password/reset?code={code}", base.0);
         let body = format!(
             "Hello {},\n\nSomeone (hopefully you) asked to reset your Hangar password. Choose a new one here:\n\n{link}\n\n\
