@@ -24,7 +24,11 @@ pub async fn load_repo(state: &AppState, caller: &Caller, repo_type: RepoType, i
 /// May the caller perform `action` on `repo`? Gathers the facts the policy needs and asks it.
 pub async fn check(state: &AppState, caller: &Caller, repo: &Repo, action: Action) -> ApiResult<()> {
     let a = caller.0.as_ref();
-    let facts = gather(state, caller.principal(), a.and_then(|a| a.acting_user()).map(|u| u.id), a.and_then(|a| a.token.as_ref()), repo).await?;
+    // Reading a public, ungated repo is allowed whatever the caller's relation to it: the hot path of
+    // downloads skips the membership and access-request queries.
+    let reading_public = !repo.private && (repo.gated.is_none() || action == Action::ReadMetadata) && matches!(action, Action::ReadContent | Action::ReadMetadata);
+    let user_id = a.and_then(|a| a.acting_user()).map(|u| u.id).filter(|_| !reading_public);
+    let facts = gather(state, caller.principal(), user_id, a.and_then(|a| a.token.as_ref()), repo).await?;
     let display = repo_display(repo);
     policy::check_repo(caller.principal(), &facts.as_facts(&display), action).map_err(|d| ApiError::from_denial(d, caller.is_anonymous()))
 }
