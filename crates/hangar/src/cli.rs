@@ -458,16 +458,6 @@ pub fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::new(default)
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    use crate::client as c;
-    match &cli.command {
-        Command::Auth { cmd, client } => return c::run(client, c::auth::run(client, cmd)),
-        Command::Token { cmd, client } => return c::run(client, c::tokens::run(client, cmd)),
-        Command::Upload { args, client } => return c::run(client, c::transfer::run_upload(client, args)),
-        Command::Download { args, client } => return c::run(client, c::transfer::run_download(client, args)),
-        Command::Repo { cmd, client } => return c::run(client, c::repo::run(client, cmd)),
-        Command::AccessRequests { cmd, client } => return c::run(client, c::access::run(client, cmd)),
-        Command::Serve(_) | Command::Admin(_) => {}
-    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -475,6 +465,16 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    use crate::client as c;
+    match &cli.command {
+        Command::Auth { cmd, client } => return c::run(&rt, client, c::auth::run(client, cmd)),
+        Command::Token { cmd, client } => return c::run(&rt, client, c::tokens::run(client, cmd)),
+        Command::Upload { args, client } => return c::run(&rt, client, c::transfer::run_upload(client, args)),
+        Command::Download { args, client } => return c::run(&rt, client, c::transfer::run_download(client, args)),
+        Command::Repo { cmd, client } => return c::run(&rt, client, c::repo::run(client, cmd)),
+        Command::AccessRequests { cmd, client } => return c::run(&rt, client, c::access::run(client, cmd)),
+        Command::Serve(_) | Command::Admin(_) => {}
+    }
     let result = rt.block_on(async {
         match &cli.command {
             Command::Serve(args) => serve(&cli.global, args).await,

@@ -76,17 +76,10 @@ pub fn emit(args: &ClientArgs, json: serde_json::Value, human: impl FnOnce() -> 
 
 /// Runs a client command: Ctrl-C interrupts cleanly, errors are printed with what to do, and the
 /// exit code says which kind of failure it was.
-pub fn run<F>(args: &ClientArgs, fut: F) -> ExitCode
+pub fn run<F>(rt: &tokio::runtime::Runtime, args: &ClientArgs, fut: F) -> ExitCode
 where
     F: std::future::Future<Output = ClientResult<()>>,
 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let result = rt.block_on(async {
         tokio::select! {
             r = fut => r,
