@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import subprocess
+import sys
 import shutil
 import tempfile
 from functools import cached_property
@@ -200,3 +202,27 @@ def anon(server) -> HfApi:
 def cache_dir(tmp_path) -> Path:
     """A private download cache, so cache-layout assertions see only this test's downloads."""
     return tmp_path / "hf-cache"
+
+
+HF = Path(sys.executable).with_name("hf")
+
+
+@pytest.fixture
+def hf(tmp_path):
+    """Runs `hf ARGS...` with a private HF_HOME (so `hf auth login` writes nowhere else) and no token unless given."""
+    home = tmp_path / "cli-home"
+
+    def run(*args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        env = dict(os.environ, HF_HOME=str(home))
+        env.pop("HF_TOKEN", None)
+        if token is not None:
+            env["HF_TOKEN"] = token
+        result = subprocess.run(
+            [str(HF), *args], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"hf {' '.join(args)} exited with {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    run.home = home
+    return run

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from hangar_e2e import http, unique_name
+from hangar_e2e import http
 
 ROUTES = [
     ("POST", "/api/signup"),

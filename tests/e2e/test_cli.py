@@ -2,36 +2,10 @@
 
 import configparser
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from huggingface_hub.errors import RepositoryNotFoundError
 
-HF = Path(sys.executable).with_name("hf")
-
-
-@pytest.fixture
-def hf(tmp_path):
-    """Runs `hf ARGS...` with a private HF_HOME (so `hf auth login` writes nowhere else) and no token unless given."""
-    home = tmp_path / "cli-home"
-
-    def run(*args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        env = dict(os.environ, HF_HOME=str(home))
-        env.pop("HF_TOKEN", None)
-        if token is not None:
-            env["HF_TOKEN"] = token
-        result = subprocess.run(
-            [str(HF), *args], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"hf {' '.join(args)} exited with {result.returncode}\n{result.stdout}\n{result.stderr}")
-        return result
-
-    run.home = home
-    return run
 
 
 def test_login_then_whoami(hf, alice):

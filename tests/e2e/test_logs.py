@@ -7,7 +7,6 @@ then searched for each secret.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest

@@ -4,10 +4,6 @@ and organization tokens, as members see them through the official client and the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
@@ -25,7 +21,6 @@ from access_helpers import (
 )
 from hangar_e2e import unique_name
 
-HF = Path(sys.executable).with_name("hf")
 READ = "repo.content.read"
 WRITE = "repo.write"
 
@@ -243,25 +238,6 @@ def test_admin_approval_policy(server, mailbox, alice, bob, org, org_repo):
     with pytest.raises(HfHubHTTPError) as exc:
         bob.read_api.model_info(org_repo)
     assert exc.value.response.status_code == 403
-
-
-@pytest.fixture
-def hf(tmp_path):
-    """Runs the `hf` CLI with a private HF_HOME and no token from the environment."""
-    home = tmp_path / "hf-home"
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = dict(os.environ, HF_HOME=str(home))
-        env.pop("HF_TOKEN", None)
-        result = subprocess.run(
-            [str(HF), *args], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"hf {' '.join(args)} exited with {result.returncode}\n{result.stdout}\n{result.stderr}")
-        return result
-
-    run.home = home
-    return run
 
 
 def test_org_tokens_act_as_the_org(server, alice, bob, org, org_repo, hf, cache_dir):
