@@ -112,8 +112,12 @@ pub async fn validate(state: &AppState, owner: Owner<'_>, spec: Spec) -> ApiResu
     for s in spec.scoped {
         let what = format!("{}:{}", s.entity.kind, s.entity.name);
         check_permissions(&s.permissions, &what)?;
-        let mut perms = s.permissions.clone();
-        perms.dedup();
+        let mut perms: Vec<String> = Vec::new();
+        for p in &s.permissions {
+            if !perms.contains(p) {
+                perms.push(p.clone());
+            }
+        }
         match s.entity.kind.as_str() {
             "user" => {
                 if !matches!(owner, Owner::User(_)) || !s.entity.name.eq_ignore_ascii_case(&owner_name) {

@@ -80,7 +80,7 @@ pub fn fine_grained(pairs: &[String], gated: bool) -> ClientResult<Value> {
 async fn account_client(client: &Client, account: &AccountArgs) -> ClientResult<Client> {
     let user = match &account.user {
         Some(u) => u.clone(),
-        None if client.has_token() => client.whoami().await.ok().and_then(|w| w["name"].as_str().map(str::to_owned)).filter(|_| true).ok_or_else(|| {
+        None if client.has_token() => client.whoami().await.ok().and_then(|w| w["name"].as_str().map(str::to_owned)).ok_or_else(|| {
             ClientError::BadRequest("Give your username with --user (the active token does not name a user).".into())
         })?,
         None => return Err(ClientError::BadRequest("Give your username with --user (or log in first, so that it is known).".into())),
