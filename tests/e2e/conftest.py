@@ -9,6 +9,8 @@ Environment:
     HANGAR_BIN                 the server binary (default: target/debug/hangar in this repository)
     HANGAR_TEST_DATABASE_URL   passed as --database-url to `hangar serve` and `hangar admin` (default: the
                                SQLite database inside each temporary data directory)
+    HANGAR_CHROMIUM            the Chromium the browser tests drive (default: /usr/bin/chromium, Debian's package)
+    HANGAR_SCREENSHOT_DIR      where the browser tests save their screenshots (default: target/screenshots)
 
 The suite starts one server for the session on a free port, with a temporary data directory; test_crash.py,
 test_logs.py, test_bruteforce.py and the outbox test start their own. Before the session server starts, an SMTP
@@ -133,12 +135,13 @@ def pytest_runtest_makereport(item, call):
 class User:
     """A verified user. Its read, write and admin tokens are created on first use (each is one CLI call)."""
 
-    def __init__(self, srv: HangarServer, name: str):
+    def __init__(self, srv: HangarServer, name: str, site_admin: bool = False):
         self._server = srv
         self.name = name
         self.email = f"{name}@example.test"
         self.password = f"pw-{name}-correct-horse"
-        srv.create_user(name, self.email, self.password)
+        self.site_admin = site_admin
+        srv.create_user(name, self.email, self.password, site_admin=site_admin)
 
     def token_name(self, role: str) -> str:
         return f"{self.name}-{role}"
@@ -178,8 +181,9 @@ class User:
 
 @pytest.fixture(scope="session")
 def make_user(server):
-    """Factory: `make_user("carol")` creates a verified user named carol-<run>-<n>; see `User`."""
-    return lambda prefix="user": User(server, unique_name(prefix))
+    """Factory: `make_user("carol")` creates a verified user named carol-<run>-<n>; see `User`.
+    `make_user("root", site_admin=True)` makes a site administrator."""
+    return lambda prefix="user", site_admin=False: User(server, unique_name(prefix), site_admin=site_admin)
 
 
 @pytest.fixture
@@ -226,3 +230,61 @@ def hf(tmp_path):
 
     run.home = home
     return run
+
+
+# --- the browser (tests marked `browser`; see browser_helpers.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium of the system ($HANGAR_CHROMIUM, default /usr/bin/chromium), driven by Playwright."""
+    from browser_helpers import chromium_path
+
+    executable = chromium_path()
+    if not executable.is_file():
+        pytest.fail(
+            f"Chromium not found at {executable}: install Debian's package (`apt-get install -y chromium`, as "
+            "scripts/test.sh does) or set HANGAR_CHROMIUM to a Chromium executable.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # Never Playwright's downloaded browsers: the system's Chromium, without its sandbox (CI runs as root).
+        b = p.chromium.launch(executable_path=str(executable), headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser, server):
+    """Factory of pages, each in a fresh browser context (its own cookies: one per person in a test). At the end
+    of the test, a page that threw a JavaScript error or requested anything from another host fails it."""
+    from browser_helpers import ACTION_TIMEOUT_MS, VIEWPORT, PageWatch
+
+    own_host = server.endpoint.split("://", 1)[1]
+    opened = []
+
+    def make():
+        context = browser.new_context(
+            base_url=server.endpoint, viewport=VIEWPORT, locale="en-US", timezone_id="UTC", color_scheme="light"
+        )
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        page = context.new_page()
+        watch = PageWatch(own_host)
+        watch.attach(page)
+        opened.append((context, watch))
+        return page
+
+    yield make
+    problems = [p for _, watch in opened for p in watch.problems()]
+    for context, _ in opened:
+        context.close()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in a fresh browser context, with `base_url` set to the session server."""
+    return new_page()

@@ -272,9 +272,11 @@ class HangarServer:
             )
         return result.stdout
 
-    def create_user(self, name: str, email: str, password: str, verified: bool = True) -> None:
+    def create_user(self, name: str, email: str, password: str, verified: bool = True, site_admin: bool = False) -> None:
         """Without `verified`, the address stays unverified until the user follows a mailed link."""
         flags = ["--verified"] if verified else []
+        if site_admin:
+            flags.append("--site-admin")
         self.admin("user", "create", name, "--email", email, "--password", password, *flags)
 
     def create_token(self, user: str, name: str, role: str, *extra: str) -> str:

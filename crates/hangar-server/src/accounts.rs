@@ -15,7 +15,7 @@ use std::net::IpAddr;
 /// Names that would shadow a route (`/datasets/…`, `/api/…`) cannot be taken by users or organizations.
 const RESERVED: &[&str] = &[
     "api", "datasets", "spaces", "models", "organizations", "settings", "email", "password", "login", "logout", "signup",
-    "lfs", "avatars", "new", "admin", "hangar", "static", "docs", "oauth", "join", "pricing", "hf-inference", "resolve",
+    "lfs", "avatars", "new", "admin", "hangar", "static", "docs", "oauth", "join", "pricing", "hf-inference", "resolve", "device",
 ];
 
 pub fn validate_namespace_name(name: &str, what: &str) -> ApiResult<()> {
@@ -79,6 +79,10 @@ pub async fn verify_password_login(state: &AppState, ip: IpAddr, login: &str, pa
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
     let ok = password_matches(hash, password).await && user.is_some();
     match user {
+        Some(u) if ok && u.disabled_at.is_some() => Err(ApiError::ForbiddenCode {
+            code: "AccountDisabled",
+            message: "This account is disabled. Contact the administrator of this Hangar.".into(),
+        }),
         Some(u) if ok => Ok(u),
         found => {
             if let Some(u) = &found {

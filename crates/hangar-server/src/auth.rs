@@ -128,6 +128,9 @@ pub async fn caller_from(state: &AppState, ip: IpAddr, presented: bool, found: O
     let Some((record, user)) = found else {
         return Err(authentication_failed(state, ip, ApiError::InvalidCredentials(INVALID_CREDENTIALS)));
     };
+    if user.disabled_at.is_some() {
+        return Err(ApiError::InvalidCredentials("This token's account is disabled by a site administrator"));
+    }
     if record.is_expired(now) {
         let when = record.expires_at.map(crate::handlers::iso).unwrap_or_default();
         return Err(ApiError::TokenExpired(format!(

@@ -72,6 +72,15 @@ impl ApiError {
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
+    /// What the client is told (never the details of an internal error).
+    pub fn public_message(&self) -> String {
+        self.message()
+    }
+
     fn status_and_code(&self) -> (StatusCode, Option<&'static str>) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, Some("BadRequest")),

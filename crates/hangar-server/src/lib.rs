@@ -20,6 +20,7 @@ pub mod signing;
 pub mod state;
 pub mod throttle;
 pub mod tree_build;
+pub mod web;
 mod middleware;
 
 pub use config::Config;

@@ -49,8 +49,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/account/email", post(account::change_email))
         .route("/api/password/forgot", post(account::forgot_password))
         .route("/api/password/reset", post(account::reset_password))
-        .route("/email/verify", get(account::verify_email))
-        .route("/password/reset", get(account::reset_password_page).post(account::reset_password_form))
         .route("/api/settings/tokens", get(tokens::list_tokens).post(tokens::create_user_token))
         .route("/api/settings/tokens/{id}", axum::routing::patch(tokens::rename_user_token).delete(tokens::revoke_user_token))
         .route("/api/settings/tokens/{id}/refresh", post(tokens::refresh_user_token))
@@ -88,6 +86,7 @@ pub fn routes() -> Router<AppState> {
 
     hub_api
         .merge(access)
+        .merge(crate::web::routes())
         .merge(repo_urls)
         .merge(transfers)
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))

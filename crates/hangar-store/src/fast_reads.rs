@@ -57,6 +57,7 @@ fn token_query(c: &Connection, hash: &str) -> rusqlite::Result<Option<(TokenReco
                 password_hash: r.get(i + 6)?,
                 site_admin: r.get::<_, i64>(i + 7)? != 0,
                 created_at: r.get(i + 8)?,
+                disabled_at: r.get(i + 9)?,
             };
             Ok((token, user))
         })

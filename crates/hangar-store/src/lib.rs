@@ -9,6 +9,7 @@ mod fast_reads;
 mod model;
 mod postgres;
 mod sql;
+mod sql_web;
 mod sqlite;
 
 pub use model::*;
@@ -160,6 +161,37 @@ pub trait Store: Send + Sync + 'static {
     // discussions (pull requests)
     async fn create_discussion(&self, d: NewDiscussion) -> StoreResult<Discussion>;
     async fn get_discussion(&self, repo_id: i64, num: i64) -> StoreResult<Option<Discussion>>;
+
+    // site administration
+    /// Users whose name or email contains `search` (all when `None`), by name.
+    async fn list_users(&self, search: Option<&str>, limit: i64) -> StoreResult<Vec<User>>;
+    /// Disables (`Some(at)`) or enables (`None`) an account; disabling ends its sessions.
+    async fn set_user_disabled(&self, user_id: i64, at: Option<i64>) -> StoreResult<()>;
+
+    // organization invitations
+    /// `Conflict("org_invitations")` when the user is already invited.
+    async fn create_invitation(&self, org_id: i64, user_id: i64, role: &str, by: &str, now: i64) -> StoreResult<Invitation>;
+    async fn org_invitations(&self, org_id: i64) -> StoreResult<Vec<(Invitation, User)>>;
+    async fn user_invitations(&self, user_id: i64) -> StoreResult<Vec<(Invitation, Org)>>;
+    /// Accepts the user's invitation: it is removed and the membership written, in one transaction.
+    async fn accept_invitation(&self, id: i64, user_id: i64, now: i64) -> StoreResult<Option<Invitation>>;
+    /// Removes an invitation (declined or withdrawn) and returns it.
+    async fn delete_invitation(&self, id: i64) -> StoreResult<Option<Invitation>>;
+
+    // OAuth device flow
+    /// `Conflict("device_codes")` when the user code is taken (the caller draws another).
+    async fn create_device_code(&self, code: DeviceCode) -> StoreResult<()>;
+    async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    async fn device_code_by_hash(&self, device_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    /// Approves or denies a pending, unexpired code; false when it was not pending any more.
+    async fn decide_device_code(&self, user_code: &str, user_id: i64, status: &str, role: Option<&str>, token_name: Option<&str>, now: i64) -> StoreResult<bool>;
+    /// Moves an approved code to `issued`; true for exactly one caller.
+    async fn claim_device_code(&self, device_hash: &str) -> StoreResult<bool>;
+    async fn touch_device_poll(&self, device_hash: &str, now: i64) -> StoreResult<()>;
+    async fn put_refresh_token(&self, refresh_hash: &str, token_id: i64, now: i64) -> StoreResult<()>;
+    /// Removes a refresh token and returns its token id: each refresh token works once.
+    async fn take_refresh_token(&self, refresh_hash: &str) -> StoreResult<Option<i64>>;
+    async fn set_token_expiry(&self, token_id: i64, expires_at: Option<i64>) -> StoreResult<()>;
 
     // server settings
     /// Returns the stored value, storing `default` first when the key is new (first writer wins).

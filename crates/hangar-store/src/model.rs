@@ -12,6 +12,8 @@ pub struct User {
     pub password_hash: String,
     pub site_admin: bool,
     pub created_at: i64,
+    /// Set when a site admin disabled the account: no login, no session, no token works.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,4 +274,31 @@ pub enum CodeUse {
     Unknown,
     AlreadyUsed,
     Expired,
+}
+
+/// An invitation to join an organization, waiting for the invited user's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: i64,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub invited_by: String,
+    pub created_at: i64,
+}
+
+/// An RFC 8628 device authorization: `pending`, then `approved` or `denied` by a signed-in user,
+/// then `issued` once the polling client collected its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_hash: String,
+    pub user_code: String,
+    pub client_id: String,
+    pub status: String,
+    pub user_id: Option<i64>,
+    pub role: Option<String>,
+    pub token_name: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub last_poll_at: Option<i64>,
 }

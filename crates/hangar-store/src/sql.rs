@@ -11,10 +11,10 @@ pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError
     }
 }
 
-pub(crate) const USER_COLS: &str = "id, name, fullname, email, email_verified, pending_email, password_hash, site_admin, created_at";
+pub(crate) const USER_COLS: &str = "id, name, fullname, email, email_verified, pending_email, password_hash, site_admin, created_at, disabled_at";
 /// The user columns qualified with `u.`, in the same order.
 pub(crate) const USER_COLS_U: &str =
-    "u.id, u.name, u.fullname, u.email, u.email_verified, u.pending_email, u.password_hash, u.site_admin, u.created_at";
+    "u.id, u.name, u.fullname, u.email, u.email_verified, u.pending_email, u.password_hash, u.site_admin, u.created_at, u.disabled_at";
 pub(crate) const TOKEN_COLS: &str = "t.id, t.user_id, t.name, t.role, t.last4, t.created_at, t.last_used_at, t.expires_at, \
      t.revoked_at, t.org_id, t.fine_grained";
 /// The same columns for `RETURNING`, where SQLite does not accept table qualifiers.
@@ -44,6 +44,7 @@ pub(crate) const GET_BLOB_SQL: &str = "SELECT oid, size, sha256, lfs FROM blobs 
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use sqlx::Row as _;
+        use $crate::sql_web::DEVICE_COLS;
         use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, TOKEN_NCOLS, USER_COLS, USER_COLS_U};
         use $crate::*;
 
@@ -65,8 +66,11 @@ macro_rules! impl_store {
                 password_hash: r.try_get(i + 6)?,
                 site_admin: r.try_get::<i64, _>(i + 7)? != 0,
                 created_at: r.try_get(i + 8)?,
+                disabled_at: r.try_get(i + 9)?,
             })
         }
+
+        $crate::sql_web::web_row_mappers!();
 
         fn org_from(r: &DbRow) -> Result<Org, sqlx::Error> {
             Ok(Org {
@@ -1020,6 +1024,198 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(row.as_ref().map(discussion_from).transpose()?)
+            }
+
+            // --- site administration, organization invitations, OAuth device flow ---
+
+            async fn list_users(&self, search: Option<&str>, limit: i64) -> StoreResult<Vec<User>> {
+                let q = format!(
+                    "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\') \
+                     ORDER BY lower(name) LIMIT $2"
+                );
+                let pattern = search.map(|s| format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+                let rows = sqlx::query(&q).bind(pattern).bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(user_from).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+            }
+
+            async fn set_user_disabled(&self, user_id: i64, at: Option<i64>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(at).bind(user_id).execute(&mut *tx).await?;
+                if at.is_some() {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_invitation(&self, org_id: i64, user_id: i64, role: &str, by: &str, now: i64) -> StoreResult<Invitation> {
+                let row = sqlx::query(
+                    "INSERT INTO org_invitations (org_id, user_id, role, invited_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id, org_id, user_id, role, invited_by, created_at",
+                )
+                .bind(org_id)
+                .bind(user_id)
+                .bind(role)
+                .bind(by)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(conflict("org_invitations"))?;
+                Ok(invitation_at(&row, 0)?)
+            }
+
+            async fn org_invitations(&self, org_id: i64) -> StoreResult<Vec<(Invitation, User)>> {
+                let q = format!(
+                    "SELECT i.id, i.org_id, i.user_id, i.role, i.invited_by, i.created_at, {USER_COLS_U} FROM org_invitations i \
+                     JOIN users u ON u.id = i.user_id WHERE i.org_id = $1 ORDER BY i.id"
+                );
+                let rows = sqlx::query(&q).bind(org_id).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| Ok((invitation_at(r, 0)?, user_at(r, 6)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn user_invitations(&self, user_id: i64) -> StoreResult<Vec<(Invitation, Org)>> {
+                let rows = sqlx::query(
+                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, i.id, i.org_id, i.user_id, i.role, i.invited_by, \
+                     i.created_at FROM org_invitations i JOIN orgs o ON o.id = i.org_id WHERE i.user_id = $1 ORDER BY i.id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((invitation_at(r, 5)?, org_from(r)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn accept_invitation(&self, id: i64, user_id: i64, now: i64) -> StoreResult<Option<Invitation>> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "DELETE FROM org_invitations WHERE id = $1 AND user_id = $2 \
+                     RETURNING id, org_id, user_id, role, invited_by, created_at",
+                )
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let inv = invitation_at(&row, 0)?;
+                sqlx::query(
+                    "INSERT INTO org_members (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                )
+                .bind(inv.org_id)
+                .bind(inv.user_id)
+                .bind(&inv.role)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(inv))
+            }
+
+            async fn delete_invitation(&self, id: i64) -> StoreResult<Option<Invitation>> {
+                let row = sqlx::query("DELETE FROM org_invitations WHERE id = $1 RETURNING id, org_id, user_id, role, invited_by, created_at")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(|r| invitation_at(r, 0)).transpose()?)
+            }
+
+            async fn create_device_code(&self, c: DeviceCode) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO device_codes (device_hash, user_code, client_id, status, user_id, role, token_name, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&c.device_hash)
+                .bind(&c.user_code)
+                .bind(&c.client_id)
+                .bind(&c.status)
+                .bind(c.user_id)
+                .bind(&c.role)
+                .bind(&c.token_name)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(conflict("device_codes"))?;
+                // Codes expired for a day are of no use to anyone.
+                sqlx::query("DELETE FROM device_codes WHERE expires_at < $1").bind(c.created_at - 86_400_000).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>> {
+                let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_codes WHERE user_code = $1"))
+                    .bind(user_code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(device_code_from).transpose()?)
+            }
+
+            async fn device_code_by_hash(&self, device_hash: &str) -> StoreResult<Option<DeviceCode>> {
+                let row = sqlx::query(&format!("SELECT {DEVICE_COLS} FROM device_codes WHERE device_hash = $1"))
+                    .bind(device_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(device_code_from).transpose()?)
+            }
+
+            async fn decide_device_code(&self, user_code: &str, user_id: i64, status: &str, role: Option<&str>, token_name: Option<&str>, now: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE device_codes SET status = $1, user_id = $2, role = $3, token_name = $4 \
+                     WHERE user_code = $5 AND status = 'pending' AND expires_at > $6",
+                )
+                .bind(status)
+                .bind(user_id)
+                .bind(role)
+                .bind(token_name)
+                .bind(user_code)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn claim_device_code(&self, device_hash: &str) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE device_codes SET status = 'issued' WHERE device_hash = $1 AND status = 'approved'")
+                    .bind(device_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_device_poll(&self, device_hash: &str, now: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE device_codes SET last_poll_at = $1 WHERE device_hash = $2").bind(now).bind(device_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn put_refresh_token(&self, refresh_hash: &str, token_id: i64, now: i64) -> StoreResult<()> {
+                sqlx::query("INSERT INTO oauth_refresh_tokens (refresh_hash, token_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(refresh_hash)
+                    .bind(token_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_refresh_token(&self, refresh_hash: &str) -> StoreResult<Option<i64>> {
+                let row = sqlx::query("DELETE FROM oauth_refresh_tokens WHERE refresh_hash = $1 RETURNING token_id")
+                    .bind(refresh_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get(0)).transpose()?)
+            }
+
+            async fn set_token_expiry(&self, token_id: i64, expires_at: Option<i64>) -> StoreResult<()> {
+                sqlx::query("UPDATE tokens SET expires_at = $1, expiry_warned_at = NULL, expired_noted_at = NULL WHERE id = $2")
+                    .bind(expires_at)
+                    .bind(token_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn setting_or_init(&self, key: &str, default: &str) -> StoreResult<String> {

@@ -8,9 +8,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::handlers::{iso, json_body};
 use crate::mail::Mail;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hangar_core::token;
 use hangar_store::{CodeUse, NewUser, Session, StoreError, User};
@@ -32,7 +32,7 @@ pub struct SignupBody {
 }
 
 /// Starts a session for `user`: the cookie to set and the CSRF token to send with changes.
-async fn start_session(state: &AppState, user: &User) -> ApiResult<(HeaderValue, String)> {
+pub async fn start_session(state: &AppState, user: &User) -> ApiResult<(HeaderValue, String)> {
     let (id, hash) = new_code();
     let (csrf, _) = new_code();
     let now = state.now_ms();
@@ -53,16 +53,14 @@ fn account_json(user: &User) -> Value {
     })
 }
 
-/// `POST /api/signup`.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, base: BaseUrl, body: JsonBody<SignupBody>) -> ApiResult<Response> {
-    let body = json_body(body)?;
-    let name = body.username.trim();
+/// Creates an account and mails its verification link. Field errors start with the field's name.
+pub async fn create_account(state: &AppState, base: &str, ip: std::net::IpAddr, username: &str, email: &str, password: &str, fullname: &str) -> ApiResult<User> {
+    let name = username.trim();
     validate_namespace_name(name, "username")?;
-    let email = body.email.trim();
+    let email = email.trim();
     validate_email(email)?;
-    validate_password(&body.password)?;
-    let fullname = body.fullname.unwrap_or_default().trim().to_owned();
+    validate_password(password)?;
+    let fullname = fullname.trim().to_owned();
     if fullname.chars().count() > 100 {
         return Err(ApiError::bad_request("fullname: must have at most 100 characters"));
     }
@@ -71,7 +69,7 @@ pub async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, base:
         fullname,
         email: email.to_owned(),
         email_verified: false,
-        password_hash: hash_password(&body.password).await?,
+        password_hash: hash_password(password).await?,
         site_admin: false,
         created_at: state.now_ms(),
     };
@@ -86,19 +84,22 @@ pub async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, base:
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.name, "account created");
-    audit::record(&state, Event::user(&user.name, user.id, Some(ip)), "signup", json!({})).await;
-    send_verification(&state, &base.0, &user, &user.email, "verify").await?;
+    audit::record(state, Event::user(&user.name, user.id, Some(ip)), "signup", json!({})).await;
+    send_verification(state, base, &user, &user.email, "verify").await?;
+    Ok(user)
+}
+
+/// `POST /api/signup`.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn signup(State(state): State<AppState>, ClientIp(ip): ClientIp, base: BaseUrl, body: JsonBody<SignupBody>) -> ApiResult<Response> {
+    let body = json_body(body)?;
+    let user = create_account(&state, &base.0, ip, &body.username, &body.email, &body.password, body.fullname.as_deref().unwrap_or("")).await?;
     let (cookie, csrf) = start_session(&state, &user).await?;
     let mut body = account_json(&user);
     body["csrfToken"] = csrf.into();
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(resp)
-}
-
-#[derive(Deserialize)]
-pub struct CodeQuery {
-    code: Option<String>,
 }
 
 fn code_refusal(used: CodeUse, what: &str) -> ApiError {
@@ -109,11 +110,12 @@ fn code_refusal(used: CodeUse, what: &str) -> ApiError {
     }
 }
 
-/// `GET /email/verify?code=…`: the link of a verification mail (sign-up or email change).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn verify_email(State(state): State<AppState>, ClientIp(ip): ClientIp, Query(q): Query<CodeQuery>) -> ApiResult<Response> {
-    let code = q.code.filter(|c| !c.is_empty()).ok_or_else(|| ApiError::bad_request("code: the verification link is missing its code"))?;
-    let hash = token::hash_token(&code);
+/// Consumes a verification code (sign-up or email change) and marks the address verified.
+pub async fn verify_code(state: &AppState, ip: std::net::IpAddr, code: &str) -> ApiResult<User> {
+    if code.is_empty() {
+        return Err(ApiError::bad_request("code: the verification link is missing its code"));
+    }
+    let hash = token::hash_token(code);
     let now = state.now_ms();
     let mut used = state.store.consume_email_code(&hash, "verify", now).await?;
     if used == CodeUse::Unknown {
@@ -129,21 +131,9 @@ pub async fn verify_email(State(state): State<AppState>, ClientIp(ip): ClientIp,
         Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict { message: "email: another account now uses this address".into(), url: None }),
         Err(e) => return Err(e.into()),
     }
-    if c.purpose == "change" {
-        audit::record(&state, Event::user(&user.name, user.id, Some(ip)), "email.change", json!({})).await;
-    } else {
-        audit::record(&state, Event::user(&user.name, user.id, Some(ip)), "email.verify", json!({})).await;
-    }
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Email verified</title></head>\
-         <body><main><h1>Email verified</h1><p>Thank you, {}. Your address is verified: you can now create access tokens.</p></main></body></html>",
-        html_escape(&user.name)
-    );
-    Ok(Html(page).into_response())
-}
-
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    let event = if c.purpose == "change" { "email.change" } else { "email.verify" };
+    audit::record(state, Event::user(&user.name, user.id, Some(ip)), event, json!({})).await;
+    Ok(user)
 }
 
 /// `POST /api/account/resend-verification`.
@@ -199,6 +189,22 @@ pub async fn get_account(State(state): State<AppState>, auth: AccountAuth) -> Ap
     Ok(Json(v))
 }
 
+/// Mails a reset link when the address has an account; says nothing either way.
+pub async fn request_reset(state: &AppState, base: &str, email: &str) -> ApiResult<()> {
+    validate_email(email.trim())?;
+    if let Some(user) = state.store.user_by_email(email.trim()).await? {
+        let code = accounts::issue_code(state, &user, "reset", &user.email, accounts::RESET_TTL_MS).await?;
+        let link = format!("{base}/password/reset?code={code}");
+        let body = format!(
+            "Hello {},\n\nSomeone (hopefully you) asked to reset your Hangar password. Choose a new one here:\n\n{link}\n\n\
+             The link works once and expires in one hour. If you did not ask for this, ignore this mail: your password is unchanged.\n",
+            user.name
+        );
+        state.mailer.send(Mail { to: user.email.clone(), subject: "Reset your Hangar password".into(), body, links: vec![link] });
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotBody {
@@ -209,17 +215,7 @@ pub struct ForgotBody {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn forgot_password(State(state): State<AppState>, base: BaseUrl, body: JsonBody<ForgotBody>) -> ApiResult<Response> {
     let body = json_body(body)?;
-    validate_email(body.email.trim())?;
-    if let Some(user) = state.store.user_by_email(body.email.trim()).await? {
-        let code = accounts::issue_code(&state, &user, "reset", &user.email, accounts::RESET_TTL_MS).await?;
-        let link = format!("{}/password/reset?code={code}", base.0);
-        let body = format!(
-            "Hello {},\n\nSomeone (hopefully you) asked to reset your Hangar password. Choose a new one here:\n\n{link}\n\n\
-             The link works once and expires in one hour. If you did not ask for this, ignore this mail: your password is unchanged.\n",
-            user.name
-        );
-        state.mailer.send(Mail { to: user.email.clone(), subject: "Reset your Hangar password".into(), body, links: vec![link] });
-    }
+    request_reset(&state, &base.0, &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"sent": true}))).into_response())
 }
 
@@ -230,7 +226,7 @@ pub struct ResetBody {
     password: String,
 }
 
-async fn reset_with_code(state: &AppState, ip: std::net::IpAddr, code: &str, password: &str) -> ApiResult<User> {
+pub async fn reset_with_code(state: &AppState, ip: std::net::IpAddr, code: &str, password: &str) -> ApiResult<User> {
     validate_password(password)?;
     let used = state.store.consume_email_code(&token::hash_token(code), "reset", state.now_ms()).await?;
     let CodeUse::Consumed(c) = used else { return Err(code_refusal(used, "password reset")) };
@@ -248,27 +244,27 @@ pub async fn reset_password(State(state): State<AppState>, ClientIp(ip): ClientI
     Ok(Json(json!({"name": user.name})))
 }
 
-/// `GET /password/reset?code=…`: the page of the reset mail's link, a form without JavaScript.
-pub async fn reset_password_page(Query(q): Query<CodeQuery>) -> Html<String> {
-    let code = html_escape(q.code.as_deref().unwrap_or(""));
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Choose a new password</title></head><body><main>\
-         <h1>Choose a new password</h1><form method=\"post\" action=\"/password/reset\"><input type=\"hidden\" name=\"code\" value=\"{code}\">\
-         <label for=\"password\">New password (at least 8 characters)</label> <input id=\"password\" name=\"password\" type=\"password\" minlength=\"8\" required autocomplete=\"new-password\">\
-         <button type=\"submit\">Set password</button></form></main></body></html>"
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct ResetForm {
-    code: String,
-    password: String,
-}
-
-/// `POST /password/reset`: the form of that page.
-pub async fn reset_password_form(State(state): State<AppState>, ClientIp(ip): ClientIp, axum::Form(f): axum::Form<ResetForm>) -> ApiResult<Html<String>> {
-    reset_with_code(&state, ip, &f.code, &f.password).await?;
-    Ok(Html("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Password changed</title></head><body><main><h1>Password changed</h1><p>You can now log in with your new password.</p></main></body></html>".into()))
+/// Starts an email change: checks the password, mails a link to the new address and a notice to
+/// the old one. Returns the new address.
+pub async fn request_email_change(state: &AppState, base: &str, user: &User, ip: std::net::IpAddr, email: &str, password: &str) -> ApiResult<String> {
+    let email = email.trim();
+    validate_email(email)?;
+    accounts::verify_password_login(state, ip, &user.name, password).await?;
+    if email.eq_ignore_ascii_case(&user.email) {
+        return Err(ApiError::bad_request("email: this is already your address"));
+    }
+    if state.store.user_by_email(email).await?.is_some() {
+        return Err(ApiError::Conflict { message: "email: another account uses this address".into(), url: None });
+    }
+    state.store.set_pending_email(user.id, Some(email)).await?;
+    send_verification(state, base, user, email, "change").await?;
+    let notice = format!(
+        "Hello {},\n\nA change of your Hangar email address was requested. The new address will be used once it is verified.\n\
+         If you did not ask for this, reset your password now.\n",
+        user.name
+    );
+    state.mailer.send(Mail { to: user.email.clone(), subject: "Your Hangar email address is changing".into(), body: notice, links: vec![] });
+    Ok(email.to_owned())
 }
 
 #[derive(Deserialize)]
@@ -282,22 +278,6 @@ pub struct EmailChangeBody {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_email(State(state): State<AppState>, base: BaseUrl, auth: AccountAuth, body: JsonBody<EmailChangeBody>) -> ApiResult<Response> {
     let body = json_body(body)?;
-    let email = body.email.trim();
-    validate_email(email)?;
-    accounts::verify_password_login(&state, auth.ip, &auth.user.name, &body.password).await?;
-    if email.eq_ignore_ascii_case(&auth.user.email) {
-        return Err(ApiError::bad_request("email: this is already your address"));
-    }
-    if state.store.user_by_email(email).await?.is_some() {
-        return Err(ApiError::Conflict { message: "email: another account uses this address".into(), url: None });
-    }
-    state.store.set_pending_email(auth.user.id, Some(email)).await?;
-    send_verification(&state, &base.0, &auth.user, email, "change").await?;
-    let notice = format!(
-        "Hello {},\n\nA change of your Hangar email address was requested. The new address will be used once it is verified.\n\
-         If you did not ask for this, reset your password now.\n",
-        auth.user.name
-    );
-    state.mailer.send(Mail { to: auth.user.email.clone(), subject: "Your Hangar email address is changing".into(), body: notice, links: vec![] });
+    let email = request_email_change(&state, &base.0, &auth.user, auth.ip, &body.email, &body.password).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"pendingEmail": email}))).into_response())
 }

@@ -1,0 +1,116 @@
+"""Browser tests of the web UI (docs/WEB.md): Playwright driving Debian's Chromium, headless.
+
+Playwright's own browser downloads are never used: the tests launch the Chromium of the system, at /usr/bin/chromium
+unless $HANGAR_CHROMIUM names another executable (scripts/test.sh installs Debian's `chromium` package when it is
+missing). Screenshots go to $HANGAR_SCREENSHOT_DIR, by default target/screenshots; docs/screenshots holds the set
+shown in the README (`HANGAR_SCREENSHOT_DIR=docs/screenshots`).
+
+The fixtures (`browser`, `new_page`, `page`) live in conftest.py; the helpers below are what the tests call.
+Every page opened through `new_page` fails its test when the page throws a JavaScript error or the browser
+requests anything from another host (docs/WEB.md: "Nothing is loaded from another host").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from pathlib import Path
+
+from hangar_e2e import REPO_ROOT
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1280, "height": 900}
+# Playwright's default is 30 s; a server-rendered page on localhost answers in milliseconds.
+ACTION_TIMEOUT_MS = 10_000
+
+
+def chromium_path() -> Path:
+    return Path(os.environ.get("HANGAR_CHROMIUM") or DEFAULT_CHROMIUM)
+
+
+def screenshot_dir() -> Path:
+    configured = os.environ.get("HANGAR_SCREENSHOT_DIR")
+    return Path(configured).resolve() if configured else REPO_ROOT / "target" / "screenshots"
+
+
+def shot(page, name: str) -> Path:
+    """Saves a full-page PNG of what `page` shows as <screenshot dir>/<name>.png and returns its path."""
+    directory = screenshot_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+    return path
+
+
+class PageWatch:
+    """What a page did that a test must not allow: JavaScript errors, requests to other hosts, dialogs."""
+
+    def __init__(self, own_host: str):
+        self.own_host = own_host
+        self.errors: list[str] = []
+        self.foreign_requests: list[str] = []
+        self.dialogs: list[str] = []
+
+    def attach(self, page) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        page.on("request", self._on_request)
+        # hangar.js may ask for confirmation (docs/WEB.md); the user says yes. Playwright would otherwise dismiss it.
+        page.on("dialog", self._on_dialog)
+
+    def _on_request(self, req) -> None:
+        parts = urllib.parse.urlsplit(req.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != self.own_host:
+            self.foreign_requests.append(f"{req.resource_type} {req.url} (from {req.frame.url if req.frame else '?'})")
+
+    def _on_dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
+    def problems(self) -> list[str]:
+        return [f"JavaScript error: {e}" for e in self.errors] + [
+            f"request to another host: {r}" for r in self.foreign_requests
+        ]
+
+
+# --- actions a user takes -------------------------------------------------------------------------------------
+
+
+def form_with(page, field: str):
+    """The form that holds the control named `field`."""
+    return page.locator("form").filter(has=page.locator(f'[name="{field}"]'))
+
+
+def submit(page, field: str, button: str | re.Pattern | None = None) -> None:
+    """Clicks the submit button of the form holding `field`: the one named `button`, else its only submit button."""
+    form = form_with(page, field)
+    if button is not None:
+        form.get_by_role("button", name=button).click()
+        return
+    buttons = form.locator('button:not([type="button"]):not([type="reset"]), input[type="submit"]')
+    count = buttons.count()
+    assert count == 1, f"the form with field {field!r} on {page.url} has {count} submit buttons; name the one to click"
+    buttons.click()
+
+
+def log_in(page, user, next_path: str | None = None) -> None:
+    """Signs `user` in through the /login form, the way a person does."""
+    page.goto("/login" + (f"?next={urllib.parse.quote(next_path, safe='')}" if next_path else ""))
+    page.get_by_label("Username or email").fill(user.name)
+    page.get_by_label("Password", exact=True).fill(user.password)
+    submit(page, "password")
+    page.wait_for_url(lambda url: urllib.parse.urlsplit(url).path != "/login")
+
+
+def path_of(page) -> str:
+    parts = urllib.parse.urlsplit(page.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def choose(page, name: str, value: str) -> None:
+    """Selects `value` of the control `name`, whether the page made it a <select> or radio buttons."""
+    control = page.locator(f'[name="{name}"]').first
+    if control.evaluate("el => el.tagName") == "SELECT":
+        control.select_option(value)
+    else:
+        page.locator(f'input[name="{name}"][value="{value}"]').check()
