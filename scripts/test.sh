@@ -3,8 +3,10 @@
 #   1. PostgreSQL must be reachable at 127.0.0.1:5432 (started here when it is installed but stopped);
 #   2. the Rust tests (unit, store conformance on SQLite and PostgreSQL, server API on port 0);
 #   3. the hf-hub compatibility tool (the official Rust client, 0.4 and 1.x);
-#   4. a Python virtualenv with the official huggingface_hub client and hf CLI, then the end-to-end
-#      suite against a real `hangar serve`, once on SQLite and once on PostgreSQL.
+#   4. Chromium for the browser tests (Debian's package, installed when /usr/bin/chromium is missing);
+#   5. a Python virtualenv with the official huggingface_hub client and hf CLI (and Playwright, which drives
+#      that Chromium), then the end-to-end suite against a real `hangar serve`, including the web UI in a
+#      headless browser, once on SQLite and once on PostgreSQL.
 # Usage: scripts/test.sh            (everything)
 #        HANGAR_E2E_ARGS="-k upload" scripts/test.sh
 set -euo pipefail
@@ -37,6 +39,15 @@ cargo test --workspace --locked
 
 step "hf-hub compatibility tool (official Rust client 0.4 and 1.x)"
 (cd tests/hf-hub-compat && cargo build --release --locked)
+
+step "Chromium for the browser tests (Debian's package; Playwright's own browsers are never downloaded)"
+chromium=${HANGAR_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  echo "Chromium is not installed at $chromium; installing it from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+"$chromium" --version 2>/dev/null
+export HANGAR_CHROMIUM=$chromium PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 step "Python virtualenv with the official client"
 if [ ! -x .venv/bin/python ]; then

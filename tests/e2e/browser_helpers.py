@@ -81,16 +81,30 @@ def form_with(page, field: str):
     return page.locator("form").filter(has=page.locator(f'[name="{field}"]'))
 
 
-def submit(page, field: str, button: str | re.Pattern | None = None) -> None:
-    """Clicks the submit button of the form holding `field`: the one named `button`, else its only submit button."""
+def click_through(page, target):
+    """Clicks `target` (a button that submits a form, or a link) and waits for the page it leads to; fails the test
+    unless that page answers below 400. Returns the Playwright response of the page the browser ends on."""
+    with page.expect_navigation() as nav:
+        target.click()
+    response = nav.value
+    status = response.status if response is not None else None
+    if status is None or status >= 400:
+        main = page.locator("main")
+        text = main.inner_text() if main.count() else page.content()[:2000]
+        raise AssertionError(f"{page.url} answered {status} after the click:\n{text}")
+    return response
+
+
+def submit(page, field: str, button: str | re.Pattern | None = None):
+    """Submits the form holding `field` with its button named `button` (else its only submit button), as
+    `click_through` does."""
     form = form_with(page, field)
     if button is not None:
-        form.get_by_role("button", name=button).click()
-        return
+        return click_through(page, form.get_by_role("button", name=button))
     buttons = form.locator('button:not([type="button"]):not([type="reset"]), input[type="submit"]')
     count = buttons.count()
     assert count == 1, f"the form with field {field!r} on {page.url} has {count} submit buttons; name the one to click"
-    buttons.click()
+    return click_through(page, buttons)
 
 
 def log_in(page, user, next_path: str | None = None) -> None:
@@ -99,12 +113,23 @@ def log_in(page, user, next_path: str | None = None) -> None:
     page.get_by_label("Username or email").fill(user.name)
     page.get_by_label("Password", exact=True).fill(user.password)
     submit(page, "password")
-    page.wait_for_url(lambda url: urllib.parse.urlsplit(url).path != "/login")
+    assert urllib.parse.urlsplit(page.url).path != "/login", f"logging in {user.name} failed: {page.url}"
 
 
 def path_of(page) -> str:
     parts = urllib.parse.urlsplit(page.url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def pick(page, name: str, value: str, label: str | re.Pattern | None = None):
+    """Ticks the radio button or checkbox `name`=`value`, checking first that a person can read its label."""
+    control = page.locator(f'input[name="{name}"][value="{value}"]')
+    if label is not None:
+        from playwright.sync_api import expect
+
+        expect(control).to_have_accessible_name(label)
+    control.check()
+    return control
 
 
 def choose(page, name: str, value: str) -> None:

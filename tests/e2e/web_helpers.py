@@ -232,10 +232,11 @@ class Page:
         main = self.dom.find("main") or self.dom
         return main.text
 
-    def forms(self) -> list[Form]:
+    def forms(self, within: Node | None = None) -> list[Form]:
+        """Every form of the page (or of the element `within`), with its action resolved against the page's URL."""
         out = []
         base = self.url
-        for n in self.dom.find_all("form"):
+        for n in (within or self.dom).find_all("form"):
             action = n.get("action")
             if action is None or action == "":
                 action = base
@@ -264,6 +265,16 @@ class Page:
             + f" on {self.url} (status {self.status}); forms: "
             + str([(f.action, sorted(f.field_names())) for f in self.forms()])
         )
+
+    def csrf(self) -> str:
+        """The value of the first hidden `csrf` field of the page."""
+        node = self.dom.find("input", lambda n: n.get("name") == "csrf")
+        assert node is not None, f"{self.url} has no csrf field"
+        return node.get("value") or ""
+
+    def is_checked(self, name: str, value: str) -> bool:
+        node = self.dom.find("input", lambda n: n.get("name") == name and n.get("value") == value)
+        return node is not None and node.has("checked")
 
     def input_value(self, name: str) -> str | None:
         """The value attribute of the (first) text-like input named `name`, as re-rendered by the server."""

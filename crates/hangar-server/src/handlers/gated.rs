@@ -130,8 +130,8 @@ fn not_gated(repo: &Repo) -> ApiError {
 
 #[derive(Deserialize)]
 pub struct AskPath {
-    namespace: String,
-    name: String,
+    pub namespace: String,
+    pub name: String,
 }
 
 pub async fn ask_model(state: State<AppState>, caller: Caller, base: BaseUrl, headers: HeaderMap, Path(p): Path<AskPath>, body: Bytes) -> ApiResult<Response> {
@@ -146,7 +146,7 @@ pub async fn ask_space(state: State<AppState>, caller: Caller, base: BaseUrl, he
 
 /// `POST /{repo}/ask-access`: records a request with the form's values (JSON or form body).
 #[tracing::instrument(level = "debug", skip_all)]
-async fn ask_access(State(state): State<AppState>, caller: Caller, base: BaseUrl, headers: HeaderMap, t: RepoType, p: AskPath, body: Bytes) -> ApiResult<Response> {
+pub async fn ask_access(State(state): State<AppState>, caller: Caller, base: BaseUrl, headers: HeaderMap, t: RepoType, p: AskPath, body: Bytes) -> ApiResult<Response> {
     let id = RepoId::new(&p.namespace, &p.name)?;
     let who = caller.require("ask for access to a gated repository")?;
     let Some(user) = who.acting_user().cloned() else {
@@ -276,10 +276,10 @@ pub async fn list_requests(State(state): State<AppState>, caller: Caller, Path(p
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HandleBody {
-    user: Option<String>,
-    request_id: Option<String>,
-    status: String,
-    rejection_reason: Option<String>,
+    pub user: Option<String>,
+    pub request_id: Option<String>,
+    pub status: String,
+    pub rejection_reason: Option<String>,
 }
 
 async fn decision_mail(state: &AppState, repo: &Repo, user: &User, status: &str, reason: Option<&str>) {
@@ -347,7 +347,7 @@ async fn find_request(state: &AppState, repo: &Repo, user: Option<&str>, request
 
 #[derive(Deserialize)]
 pub struct GrantBody {
-    user: String,
+    pub user: String,
 }
 
 /// `POST /api/{type}s/{repo}/user-access-request/grant`: gives a user access without a request.

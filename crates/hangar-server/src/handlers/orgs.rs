@@ -25,9 +25,9 @@ type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrgBody {
-    name: String,
+    pub name: String,
     #[serde(default)]
-    fullname: Option<String>,
+    pub fullname: Option<String>,
 }
 
 /// `POST /api/organizations/new`: the creator becomes its admin.
@@ -106,14 +106,14 @@ pub async fn list_members(State(state): State<AppState>, Acting(caller, _): Acti
 
 #[derive(Deserialize)]
 pub struct MemberPath {
-    org: String,
-    user: String,
+    pub org: String,
+    pub user: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
-    role: String,
+    pub role: String,
 }
 
 async fn admins_left(state: &AppState, org: &Org, without: i64) -> ApiResult<usize> {
@@ -170,7 +170,7 @@ pub async fn get_token_policy(State(state): State<AppState>, Acting(caller, _): 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
-    policy: String,
+    pub policy: String,
 }
 
 /// `PUT /api/organizations/{org}/settings/token-policy`.
@@ -201,14 +201,14 @@ pub async fn list_approvals(State(state): State<AppState>, Acting(caller, _): Ac
 
 #[derive(Deserialize)]
 pub struct ApprovalPath {
-    org: String,
-    token_id: String,
+    pub org: String,
+    pub token_id: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalBody {
-    state: String,
+    pub state: String,
 }
 
 /// `POST /api/organizations/{org}/settings/token-approvals/{tokenId}`: approve, deny or back to pending.

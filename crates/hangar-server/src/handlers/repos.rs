@@ -22,12 +22,12 @@ const GITATTRIBUTES: &str = include_str!("../gitattributes.txt");
 
 #[derive(Deserialize)]
 pub struct CreateRepoBody {
-    name: String,
-    organization: Option<String>,
+    pub name: String,
+    pub organization: Option<String>,
     #[serde(rename = "type")]
-    repo_type: Option<String>,
-    private: Option<bool>,
-    visibility: Option<String>,
+    pub repo_type: Option<String>,
+    pub private: Option<bool>,
+    pub visibility: Option<String>,
 }
 
 fn parse_private(private: Option<bool>, visibility: Option<&str>, t: RepoType) -> ApiResult<Option<bool>> {
@@ -112,10 +112,10 @@ pub async fn create_repo(
 
 #[derive(Deserialize)]
 pub struct DeleteRepoBody {
-    name: String,
-    organization: Option<String>,
+    pub name: String,
+    pub organization: Option<String>,
     #[serde(rename = "type")]
-    repo_type: Option<String>,
+    pub repo_type: Option<String>,
 }
 
 /// `DELETE /api/repos/delete`. Needs an admin token (or the account itself).
@@ -169,9 +169,9 @@ pub async fn move_repo(
 
 #[derive(Deserialize)]
 pub struct SettingsBody {
-    private: Option<bool>,
-    visibility: Option<String>,
-    gated: Option<Value>,
+    pub private: Option<bool>,
+    pub visibility: Option<String>,
+    pub gated: Option<Value>,
 }
 
 /// `PUT /api/{type}s/{repo}/settings`.

@@ -54,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .route("/organizations/{org}/settings/members", get(orgs::members_page).post(orgs::members_action))
         .route("/organizations/{org}/settings/tokens", get(orgs::tokens_page).post(orgs::tokens_action))
         .route("/organizations/{org}/settings/tokens/new", get(orgs::new_token_page).post(orgs::create_token))
+        .route("/organizations/{org}/settings/tokens/{id}/revoke", get(orgs::token_revoke_page).post(|ctx, ip, axum::extract::Path((o, i)): axum::extract::Path<(String, String)>, form| orgs::token_action(ctx, ip, axum::extract::Path((o, i, "revoke".to_owned())), form)))
+        .route("/organizations/{org}/settings/tokens/{id}/{what}", post(orgs::token_action))
         .route("/new", get(repo::new_page).post(repo::create))
         .route("/device", get(device::page).post(device::decide))
         .route("/oauth/device", post(device::device_authorization))
