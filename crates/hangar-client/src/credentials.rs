@@ -69,8 +69,18 @@ pub fn read_stored(env: &Env) -> Stored {
 
 /// Saves `token` under `name` and makes it the active token.
 pub fn save_login(env: &Env, name: &str, token: &str) -> std::io::Result<()> {
+    save_login_with(env, name, token, &[])
+}
+
+/// Saves a token with extra fields, as the official client stores a browser login
+/// (`refresh_token`, `expires_at`), so either client can refresh it.
+pub fn save_login_with(env: &Env, name: &str, token: &str, extra: &[(&str, String)]) -> std::io::Result<()> {
     let mut stored = read_stored(env);
-    stored.insert(name.to_owned(), BTreeMap::from([("hf_token".to_owned(), token.to_owned())]));
+    let mut fields = BTreeMap::from([("hf_token".to_owned(), token.to_owned())]);
+    for (k, v) in extra {
+        fields.insert((*k).to_owned(), v.clone());
+    }
+    stored.insert(name.to_owned(), fields);
     write_secret(&env.stored_tokens_path, &write_ini(&stored))?;
     write_secret(&env.token_path, token)
 }

@@ -71,7 +71,7 @@ pub async fn join(ctx: Ctx, ClientIp(ip): ClientIp, form: WebForm) -> WebResult 
     match created {
         Ok(user) => {
             let (cookie, _) = api::start_session(&ctx.state, &user).await?;
-            Ok(with_cookie(see_other("/settings/account?notice=welcome"), cookie))
+            Ok(with_cookie(see_other("/settings/account"), cookie))
         }
         Err(e) => {
             let errors = field_errors(e, &["username", "email", "password", "fullname"])?;
@@ -282,7 +282,6 @@ fn settings_body(ctx: &Ctx, email_value: &str, errors: &Errors, flash: Option<&s
             (Input::new("password", "Current password").kind("password").autocomplete("current-password").render(errors))
             button type="submit" { "Change email" }
         }
-        p.muted { a href="/settings/tokens" { "Access tokens" } }
     })
 }
 

@@ -185,7 +185,12 @@ fn snippet(ctx: &Ctx, t: RepoType, repo: &Repo) -> Markup {
 }
 
 /// The gated-access box of a repo page: the visitor's state, or the request form.
-async fn gate_box(ctx: &Ctx, t: RepoType, repo: &Repo) -> WebResult<Markup> {
+async fn gate_box(ctx: &Ctx, t: RepoType, repo: &Repo, meta: Option<&serde_yaml::Value>) -> WebResult<Markup> {
+    let meta_str = |k: &str| meta.and_then(|m| m.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+    let heading = meta_str("extra_gated_heading");
+    let prompt = meta_str("extra_gated_prompt");
+    let description = meta_str("extra_gated_description");
+    let button = meta_str("extra_gated_button_content").unwrap_or_else(|| "Request access".into());
     let Some(mode) = repo.gated.as_deref() else { return Ok(html! {}) };
     let action = format!("{}/access-request", repo_url(t, &repo.namespace, &repo.name));
     let Some(user) = &ctx.user else {
@@ -216,7 +221,8 @@ async fn gate_box(ctx: &Ctx, t: RepoType, repo: &Repo) -> WebResult<Markup> {
     let fields = gated::request_form(&ctx.state, repo).await?;
     Ok(html! {
         div.notice.warn #gate {
-            p { strong { "You need to agree to share your contact information to access this " (t.as_str()) "." } }
+            @match &heading { Some(h) => { h2 { (h) } } None => { p { strong { "You need to agree to share your contact information to access this " (t.as_str()) "." } } } }
+            @if let Some(p) = &prompt { div.gate-prompt { (trusted(markdown::render(p))) } }
             @if mode == "auto" { p.muted { "Requests are accepted automatically." } } @else { p.muted { "The authors review each request." } }
             form method="post" action=(action) {
                 (ctx.csrf_field())
@@ -236,7 +242,8 @@ async fn gate_box(ctx: &Ctx, t: RepoType, repo: &Repo) -> WebResult<Markup> {
                         }
                     }
                 }
-                button type="submit" { "Request access" }
+                @if let Some(d) = &description { p.muted { (d) } }
+                button type="submit" { (button) }
             }
         }
     })
@@ -260,7 +267,7 @@ async fn card(ctx: Ctx, t: RepoType, p: P, q: PageQuery) -> WebResult {
     };
     let tags = meta.as_ref().map(markdown::tags).unwrap_or_default();
     let head = header(&ctx, t, &repo, Tab::Card).await;
-    let gate = gate_box(&ctx, t, &repo).await?;
+    let gate = gate_box(&ctx, t, &repo, meta.as_ref()).await?;
     let title = format!("{}/{}", repo.namespace, repo.name);
     ctx.ok(
         &title,
@@ -517,7 +524,7 @@ async fn ask(ctx: Ctx, base: BaseUrl, t: RepoType, p: P, form: WebForm) -> WebRe
     let path = AskPath { namespace: repo.namespace.clone(), name: repo.name.clone() };
     let page = repo_url(t, &repo.namespace, &repo.name);
     match gated::ask_access(State(ctx.state.clone()), session_caller(ctx.user.as_ref()), base, headers, t, path, body.into()).await {
-        Ok(_) => Ok(see_other(format!("{page}?notice=requested"))),
+        Ok(_) => Ok(see_other(page)),
         Err(e @ (ApiError::BadRequest(_) | ApiError::BadRequestCode { .. })) => Err(WebError::Status(StatusCode::UNPROCESSABLE_ENTITY, e.public_message())),
         Err(e) => Err(e.into()),
     }

@@ -9,8 +9,12 @@ use serde_json::{json, Value};
 #[derive(Subcommand, Debug)]
 pub enum AuthCommand {
     /// Log in with an access token (--token, else a hidden prompt or one line of standard input)
-    /// and make it the active token.
-    Login,
+    /// and make it the active token; with --browser, approve the login in a browser instead.
+    Login {
+        /// Log in through the browser (the OAuth device flow, as `hf auth login`).
+        #[arg(long)]
+        browser: bool,
+    },
     /// Forget the stored tokens (or only one of them).
     Logout {
         #[arg(long)]
@@ -67,9 +71,16 @@ fn permission_summary(who: &Value) -> String {
 pub async fn run(args: &ClientArgs, cmd: &AuthCommand) -> ClientResult<()> {
     let (env, client) = args.client()?;
     match cmd {
-        AuthCommand::Login => {
+        AuthCommand::Login { browser } => {
+            let mut extra = Vec::new();
             let token = match args.token.clone() {
                 Some(t) => t,
+                None if *browser => {
+                    let (token, refresh, expires_at) = device_login(&client).await?;
+                    extra.push(("refresh_token", refresh));
+                    extra.push(("expires_at", expires_at.to_string()));
+                    token
+                }
                 None => read_secret("Enter your token (input is hidden): ")?,
             };
             let token = clean_token(&token).ok_or_else(|| ClientError::BadRequest("No token given. Create one in your settings (Access Tokens), then paste it here.".into()))?;
@@ -78,7 +89,8 @@ pub async fn run(args: &ClientArgs, cmd: &AuthCommand) -> ClientResult<()> {
             }
             let who = client.with_token(&token, TokenSource::Flag).whoami().await?;
             let name = who["auth"]["accessToken"]["displayName"].as_str().map(str::to_owned).unwrap_or_else(|| format!("oauth-{}", who["name"].as_str().unwrap_or("user")));
-            credentials::save_login(&env, &name, &token).map_err(|e| ClientError::Local(format!("cannot save the token in {}: {e}", env.token_path.display())))?;
+            let extra: Vec<(&str, String)> = extra.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            credentials::save_login_with(&env, &name, &token, &extra).map_err(|e| ClientError::Local(format!("cannot save the token in {}: {e}", env.token_path.display())))?;
             let perm = permission_summary(&who);
             emit(args, json!({"user": who["name"], "tokenName": name, "role": who["auth"]["accessToken"]["role"], "endpoint": client.endpoint, "tokenPath": env.token_path}), || {
                 format!(
@@ -148,4 +160,47 @@ pub async fn run(args: &ClientArgs, cmd: &AuthCommand) -> ClientResult<()> {
         }
     }
     Ok(())
+}
+
+/// The OAuth device flow: shows the URL and code, waits until the code is approved in a browser.
+/// Returns the token, its refresh token and when it expires (Unix seconds).
+async fn device_login(client: &hangar_client::api::Client) -> ClientResult<(String, String, i64)> {
+    let resp = client
+        .request(reqwest::Method::POST, "/oauth/device")
+        .form(&[("client_id", "hangar-cli")])
+        .send()
+        .await
+        .map_err(|e| client.network(e))?;
+    if !resp.status().is_success() {
+        return Err(ClientError::BadRequest(format!("{} does not offer browser login ({}). Log in with --token instead.", client.endpoint, resp.status())));
+    }
+    let info: Value = resp.json().await.map_err(|e| client.network(e))?;
+    let url = info["verification_uri_complete"].as_str().or(info["verification_uri"].as_str()).unwrap_or_default().to_owned();
+    let code = info["user_code"].as_str().unwrap_or_default().to_owned();
+    let device_code = info["device_code"].as_str().unwrap_or_default().to_owned();
+    let mut interval = info["interval"].as_u64().unwrap_or(5).max(1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(info["expires_in"].as_u64().unwrap_or(900));
+    eprintln!("Open this URL in your browser:\n    {url}\nand check that it shows the code: {code}\nWaiting for approval…");
+    while std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+        let sent = client
+            .request(reqwest::Method::POST, "/oauth/token")
+            .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", device_code.as_str()), ("client_id", "hangar-cli")])
+            .send()
+            .await;
+        let Ok(resp) = sent else { continue };
+        let Ok(v) = resp.json::<Value>().await else { continue };
+        if let Some(token) = v["access_token"].as_str() {
+            let expires_at = v["expires_in"].as_i64().map(|s| chrono::Utc::now().timestamp() + s).unwrap_or(0);
+            return Ok((token.to_owned(), v["refresh_token"].as_str().unwrap_or_default().to_owned(), expires_at));
+        }
+        match v["error"].as_str() {
+            Some("authorization_pending") | None => {}
+            Some("slow_down") => interval += 5,
+            Some("access_denied") => return Err(ClientError::BadRequest("The login was denied in the browser.".into())),
+            Some("expired_token") => return Err(ClientError::BadRequest("The code expired before it was approved. Run the login again.".into())),
+            Some(other) => return Err(ClientError::BadRequest(format!("The login failed: {other}: {}", v["error_description"].as_str().unwrap_or("")))),
+        }
+    }
+    Err(ClientError::BadRequest("The code expired before it was approved. Run the login again.".into()))
 }
