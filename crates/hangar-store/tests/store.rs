@@ -793,3 +793,100 @@ on_both!(private_repos_of_orgs, |store| {
     store.remove_member(acme.id, bob.id).await.unwrap();
     assert_eq!(names(store.list_repos(&q(Some("bob"))).await.unwrap()), ["Acme/public", "bob/mine"], "former members lose access");
 });
+
+on_both!(listing_and_disabling_users, |store| {
+    let alice = store.create_user(new_user("alice")).await.unwrap();
+    store.create_user(new_user("bob_1")).await.unwrap();
+    store.create_user(new_user("bobby")).await.unwrap();
+    let all = store.list_users(None, 10).await.unwrap();
+    assert_eq!(all.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bob_1", "bobby"]);
+    let bobs = store.list_users(Some("BOB"), 10).await.unwrap();
+    assert_eq!(bobs.len(), 2);
+    // `_` is a literal character in a search, not a wildcard.
+    let exact = store.list_users(Some("b_1"), 10).await.unwrap();
+    assert_eq!(exact.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["bob_1"]);
+    assert_eq!(store.list_users(None, 1).await.unwrap().len(), 1);
+
+    let now = 1_000_000;
+    store.create_session("s1", Session { user_id: alice.id, csrf: "c".into(), created_at: now, expires_at: now + 10_000 }).await.unwrap();
+    store.set_user_disabled(alice.id, Some(now)).await.unwrap();
+    let a = store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(a.disabled_at, Some(now));
+    assert!(store.session_by_hash("s1", now).await.unwrap().is_none(), "disabling ends the sessions");
+    let t = store.create_token(new_token(alice.id, "t", "h-alice", None)).await.unwrap();
+    let (_, owner) = store.token_by_hash("h-alice").await.unwrap().unwrap();
+    assert_eq!(owner.disabled_at, Some(now), "token lookups see the account state");
+    assert_eq!(t.user_id, alice.id);
+    store.set_user_disabled(alice.id, None).await.unwrap();
+    assert_eq!(store.user_by_id(alice.id).await.unwrap().unwrap().disabled_at, None);
+});
+
+on_both!(organization_invitations, |store| {
+    let admin = store.create_user(new_user("admin")).await.unwrap();
+    let carol = store.create_user(new_user("carol")).await.unwrap();
+    let dave = store.create_user(new_user("dave")).await.unwrap();
+    let org = store.create_org("acme", "Acme", admin.id, 1).await.unwrap();
+    let inv = store.create_invitation(org.id, carol.id, "write", "admin", 2).await.unwrap();
+    assert!(matches!(store.create_invitation(org.id, carol.id, "read", "admin", 3).await, Err(StoreError::Conflict(_))));
+    let d = store.create_invitation(org.id, dave.id, "read", "admin", 3).await.unwrap();
+    let pending = store.org_invitations(org.id).await.unwrap();
+    assert_eq!(pending.iter().map(|(i, u)| (u.name.as_str(), i.role.as_str())).collect::<Vec<_>>(), [("carol", "write"), ("dave", "read")]);
+    let mine = store.user_invitations(carol.id).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].1.name, "acme");
+
+    // Only the invited user can accept; accepting makes the membership with the invited role.
+    assert!(store.accept_invitation(inv.id, dave.id, 4).await.unwrap().is_none());
+    assert_eq!(store.member_role(org.id, carol.id).await.unwrap(), None);
+    let accepted = store.accept_invitation(inv.id, carol.id, 4).await.unwrap().unwrap();
+    assert_eq!(accepted.role, "write");
+    assert_eq!(store.member_role(org.id, carol.id).await.unwrap().as_deref(), Some("write"));
+    assert!(store.accept_invitation(inv.id, carol.id, 5).await.unwrap().is_none(), "an invitation is used once");
+
+    // Declining (deleting) leaves no membership.
+    assert_eq!(store.delete_invitation(d.id).await.unwrap().map(|i| i.user_id), Some(dave.id));
+    assert!(store.delete_invitation(d.id).await.unwrap().is_none());
+    assert_eq!(store.member_role(org.id, dave.id).await.unwrap(), None);
+    assert!(store.org_invitations(org.id).await.unwrap().is_empty());
+});
+
+on_both!(device_codes_and_refresh_tokens, |store| {
+    let u = store.create_user(new_user("erin")).await.unwrap();
+    let code = |hash: &str, user_code: &str, expires_at: i64| DeviceCode {
+        device_hash: hash.into(),
+        user_code: user_code.into(),
+        client_id: "cli".into(),
+        status: "pending".into(),
+        user_id: None,
+        role: None,
+        token_name: None,
+        created_at: 1_000,
+        expires_at,
+        last_poll_at: None,
+    };
+    store.create_device_code(code("d1", "BCDF-GHJK", 100_000)).await.unwrap();
+    assert!(matches!(store.create_device_code(code("d2", "BCDF-GHJK", 100_000)).await, Err(StoreError::Conflict(_))), "user codes are unique");
+    store.create_device_code(code("d3", "ZZZZ-ZZZZ", 2_000)).await.unwrap();
+
+    // An expired code cannot be approved; a pending one once.
+    assert!(!store.decide_device_code("ZZZZ-ZZZZ", u.id, "approved", Some("read"), Some("n"), 5_000).await.unwrap());
+    assert!(store.decide_device_code("BCDF-GHJK", u.id, "approved", Some("write"), Some("laptop"), 5_000).await.unwrap());
+    assert!(!store.decide_device_code("BCDF-GHJK", u.id, "denied", None, None, 5_000).await.unwrap());
+    let c = store.device_code_by_hash("d1").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.user_id, c.role.as_deref(), c.token_name.as_deref()), ("approved", Some(u.id), Some("write"), Some("laptop")));
+    assert_eq!(store.device_code_by_user_code("BCDF-GHJK").await.unwrap().unwrap().device_hash, "d1");
+    store.touch_device_poll("d1", 6_000).await.unwrap();
+    assert_eq!(store.device_code_by_hash("d1").await.unwrap().unwrap().last_poll_at, Some(6_000));
+
+    // Collected exactly once.
+    assert!(store.claim_device_code("d1").await.unwrap());
+    assert!(!store.claim_device_code("d1").await.unwrap());
+    assert!(!store.claim_device_code("d3").await.unwrap(), "a code that was never approved cannot be claimed");
+
+    let t = store.create_token(new_token(u.id, "laptop", "tok", None)).await.unwrap();
+    store.put_refresh_token("r1", t.id, 7_000).await.unwrap();
+    assert_eq!(store.take_refresh_token("r1").await.unwrap(), Some(t.id));
+    assert_eq!(store.take_refresh_token("r1").await.unwrap(), None, "a refresh token works once");
+    store.set_token_expiry(t.id, Some(9_000_000)).await.unwrap();
+    assert_eq!(store.token_by_id(t.id).await.unwrap().unwrap().expires_at, Some(9_000_000));
+});
