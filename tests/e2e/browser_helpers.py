@@ -132,10 +132,13 @@ def pick(page, name: str, value: str, label: str | re.Pattern | None = None):
     return control
 
 
-def choose(page, name: str, value: str) -> None:
-    """Selects `value` of the control `name`, whether the page made it a <select> or radio buttons."""
-    control = page.locator(f'[name="{name}"]').first
-    if control.evaluate("el => el.tagName") == "SELECT":
+def choose(scope, name: str, value: str) -> None:
+    """Selects `value` of the control `name` in `scope` (a page, or a locator such as one form), whether it is a
+    <select> or radio buttons."""
+    control = scope.locator(f'[name="{name}"]')
+    assert control.count() >= 1, f"no control named {name!r}"
+    if control.first.evaluate("el => el.tagName") == "SELECT":
+        assert control.count() == 1, f"{control.count()} controls named {name!r}: choose within one form"
         control.select_option(value)
     else:
-        page.locator(f'input[name="{name}"][value="{value}"]').check()
+        scope.locator(f'input[name="{name}"][value="{value}"]').check()

@@ -25,8 +25,16 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
 from playwright.sync_api import expect
 
-from access_helpers import account_of, http_error, new_org, query_param, request, set_member
-from browser_helpers import choose, click_through, log_in, path_of, pick, shot, submit
+from access_helpers import (
+    account_of,
+    http_error,
+    new_fine_grained_token,
+    new_org,
+    query_param,
+    request,
+    set_member,
+)
+from browser_helpers import choose, click_through, form_with, log_in, path_of, pick, shot, submit
 from cli_helpers import HF
 from hangar_e2e import unique_name
 
@@ -208,7 +216,8 @@ def test_sign_up_verify_then_create_use_and_revoke_a_read_token(page, server, ma
     row = _token_row(page, token_name)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(secret[-4:])
-    expect(row).to_contain_text(re.compile(r"\bread\b", re.I))
+    expect(row.get_by_role("cell", name="Read", exact=True)).to_have_count(1)
+    expect(row.get_by_role("cell", name="active", exact=True)).to_have_count(1)
     assert secret not in page.content(), "the token list shows the secret"
 
     # Revoke asks for confirmation first; the confirmation page alone changes nothing.
@@ -283,7 +292,7 @@ def test_gated_request_accepted_and_another_rejected_with_its_reason(new_page, s
     owner_page = new_page()
     log_in(owner_page, owner)
     owner_page.goto(f"/{repo}/settings")
-    choose(owner_page, "gated", "manual")
+    choose(form_with(owner_page, "gated"), "gated", "manual")
     submit(owner_page, "gated")
     assert owner.api.model_info(repo).gated == "manual", "the settings page did not turn manual gating on"
 
@@ -291,7 +300,6 @@ def test_gated_request_accepted_and_another_rejected_with_its_reason(new_page, s
     asker_page = new_page()
     log_in(asker_page, asker)
     asker_page.goto(f"/{repo}")
-    expect(_main(asker_page)).to_contain_text(GATED_PROMPT)
     asker_page.get_by_label("Company").fill("Acme Research")
     asker_page.get_by_label(AGREE).check()
     click_through(asker_page, asker_page.get_by_role("button", name="Request access"))
@@ -339,6 +347,13 @@ def test_gated_request_accepted_and_another_rejected_with_its_reason(new_page, s
     with pytest.raises(GatedRepoError) as exc:
         _download(refused.read_api, repo, "weights.bin", tmp_path)
     assert exc.value.response.status_code == 403
+
+    # docs/ACCESS.md: the request form comes from extra_gated_prompt and extra_gated_fields.
+    page = new_page()
+    log_in(page, make_user("newcomer"))
+    page.goto(f"/{repo}")
+    expect(page.get_by_role("button", name="Request access")).to_be_visible()
+    expect(_main(page)).to_contain_text(GATED_PROMPT)
 
 
 # --- d. device login with `hf auth login` --------------------------------------------------------------------------
@@ -447,7 +462,7 @@ def test_device_login_with_hf_auth_login(page, server, make_user, hf_login):
     assert query_param(page.url, "user_code") == code
     _expect_code_shown(page, code)
 
-    choose(page, "role", "read")
+    choose(form_with(page, "role"), "role", "read")
     click_through(page, page.get_by_role("button", name="Authorize"))
     assert login.wait() == 0, login.output
 
@@ -480,6 +495,71 @@ def test_a_denied_device_code_makes_hf_auth_login_fail(page, server, make_user, 
     assert account_of(server, user).list_tokens() == tokens_before, "denying created a token"
 
 
+# --- organizations and site administration --------------------------------------------------------------------
+
+
+def _members(server, admin, org: str) -> dict[str, str]:
+    resp = request("GET", f"{server.endpoint}/api/organizations/{org}/members", token=admin.read_token)
+    assert resp.status == 200, resp.describe()
+    return {m["user"]: m.get("role") for m in resp.json()}
+
+
+def test_an_invitation_to_an_organization_is_accepted_or_declined(new_page, server, make_user):
+    admin = make_user("orgadmin")
+    joiner = make_user("joiner")
+    decliner = make_user("decliner")
+    org = new_org(server, admin, unique_name("crew"))
+
+    admin_page = new_page()
+    log_in(admin_page, admin)
+    admin_page.goto(f"/organizations/{org}/settings/members")
+    for user in (joiner, decliner):
+        form = admin_page.locator("form").filter(has=admin_page.get_by_role("button", name="Invite"))
+        form.locator('[name="user"]').fill(user.name)
+        choose(form, "role", "write")
+        click_through(admin_page, form.get_by_role("button", name="Invite"))
+        expect(_main(admin_page)).to_contain_text(user.name)
+    assert set(_members(server, admin, org)) == {admin.name}, "an invitation made a member before it was accepted"
+
+    for user, answer in ((joiner, "Accept"), (decliner, "Decline")):
+        page = new_page()
+        log_in(page, user)
+        page.goto("/settings/organizations")
+        invitation = page.locator("tr, li").filter(has_text=org).filter(has=page.get_by_role("button", name=answer))
+        expect(invitation).to_have_count(1)
+        expect(invitation).to_contain_text("write")
+        click_through(page, invitation.get_by_role("button", name=answer))
+    assert _members(server, admin, org) == {admin.name: "admin", joiner.name: "write"}
+
+
+def test_a_site_admin_disables_and_enables_a_user(new_page, server, make_user):
+    root = make_user("root", site_admin=True)
+    user = make_user("disabled")
+    api = HfApi(endpoint=server.endpoint, token=user.read_token)
+    assert api.whoami()["name"] == user.name
+
+    user_page = new_page()
+    log_in(user_page, user)
+    admin_page = new_page()
+    log_in(admin_page, root)
+    admin_page.goto("/admin/users?q=" + urllib.parse.quote(user.name))
+    row = admin_page.locator("tr, li").filter(has_text=user.name).filter(has=admin_page.get_by_role("button", name="Disable"))
+    expect(row).to_have_count(1)
+    click_through(admin_page, row.get_by_role("button", name="Disable"))
+
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.whoami()
+    assert exc.value.response.status_code == 401
+    user_page.goto("/settings/tokens")
+    assert urllib.parse.urlsplit(user_page.url).path == "/login", "a disabled user's session still opens pages"
+
+    admin_page.goto("/admin/users?q=" + urllib.parse.quote(user.name))
+    row = admin_page.locator("tr, li").filter(has_text=user.name).filter(has=admin_page.get_by_role("button", name="Enable"))
+    expect(row).to_have_count(1)
+    click_through(admin_page, row.get_by_role("button", name="Enable"))
+    assert api.whoami()["name"] == user.name, "the token does not work again once the account is enabled"
+
+
 # --- e. the main pages, each captured ----------------------------------------------------------------------------
 
 HEADINGS = {
@@ -491,7 +571,7 @@ HEADINGS = {
     "members": re.compile(r"members", re.I),
     "org-tokens": re.compile(r"tokens", re.I),
     "device": re.compile(r"device|authori[sz]e|connect", re.I),
-    "admin-users": re.compile(r"users", re.I),
+    "admin-users": re.compile(r"users|administration", re.I),
 }
 
 
@@ -521,6 +601,11 @@ def test_main_pages_render_and_are_captured(new_page, server, make_user):
     gated = _gated_repo(admin, "manual")
     org = new_org(server, admin, unique_name("acme"))
     set_member(server, admin, org, visitor, "write")
+    admin_account = account_of(server, admin)
+    org_token = admin_account.create_org_token(org, "nightly-sync", "read")
+    assert org_token.status == 201, org_token.describe()
+    assert admin_account.set_token_policy(org, "admin_approval").status == 200
+    awaiting = new_fine_grained_token(server, visitor, ("org", org, ["repo.content.read"]))["name"]
 
     page = new_page()
     _visit(page, "/", re.compile(r"\S"), "home")
@@ -557,10 +642,10 @@ def test_main_pages_render_and_are_captured(new_page, server, make_user):
     expect(card).to_contain_text(server.endpoint)
 
     _visit(page, f"/{model}/tree/main", repo_name, "repo-files")
-    files = _main(page)
-    expect(files.get_by_role("link", name="config.json").first).to_be_visible()
-    expect(files.locator(f'a[href$="/{model}/resolve/main/config.json"]')).not_to_have_count(0)
-    expect(files).to_contain_text(re.compile(r"\d+(\.\d)?\s?(B|kB)\b"))
+    config_row = _main(page).get_by_role("row").filter(has_text="config.json")
+    expect(config_row).to_have_count(1)
+    expect(config_row.get_by_role("cell", name=re.compile(r"^\d+(\.\d)? ?(B|kB)$"))).to_have_count(1)
+    expect(config_row.locator(f'a[href="/{model}/resolve/main/config.json"]')).to_have_count(1)
 
     _visit(page, f"/{model}/commits/main", repo_name, "repo-commits")
     expect(_main(page)).to_contain_text("Add the model card")
@@ -583,7 +668,18 @@ def test_main_pages_render_and_are_captured(new_page, server, make_user):
     expect(_main(page)).to_contain_text(visitor.name)
     expect(page.get_by_role("button", name="Invite")).to_be_visible()
     _visit(page, f"/organizations/{org}/settings/tokens", HEADINGS["org-tokens"], "org-tokens")
-    expect(page.locator('[name="policy"]').first).to_be_attached()
+    expect(page.locator('input[name="policy"][value="admin_approval"], select[name="policy"]').first).to_be_attached()
+    policy = page.locator('[name="policy"]')
+    if policy.first.evaluate("el => el.tagName") == "SELECT":
+        expect(policy).to_have_value("admin_approval")
+    else:
+        expect(page.locator('input[name="policy"][value="admin_approval"]')).to_be_checked()
+    expect(_main(page)).to_contain_text("nightly-sync")
+    queued = page.locator("tr, li").filter(has_text=awaiting)
+    expect(queued).to_have_count(1)
+    expect(queued).to_contain_text(visitor.name)
+    expect(queued.get_by_role("button", name="Approve")).to_be_visible()
+    expect(queued.get_by_role("button", name="Deny")).to_be_visible()
 
     from huggingface_hub import constants
 

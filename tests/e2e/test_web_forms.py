@@ -560,6 +560,68 @@ def test_organization_forms_refuse_invalid_input_and_non_admins(server, alice, b
     assert account_of(server, alice).get(f"/api/organizations/{org}/settings/token-policy").json()["policy"] == "allow_all"
 
 
+def members_of(server, admin, org: str) -> dict[str, str]:
+    resp = request("GET", f"{server.endpoint}/api/organizations/{org}/members", token=admin.read_token)
+    assert resp.status == 200, resp.describe()
+    return {m["user"]: m.get("role") for m in resp.json()}
+
+
+def member_form(page: Page, user: str, button: str):
+    for f in page.forms():
+        if ("user", user) in f.default_values() and any(b.text.strip() == button for b in f.buttons()):
+            return f
+    raise AssertionError(f"no {button!r} form for {user} on {page.url}")
+
+
+def test_member_org_token_invitation_and_admin_forms_refuse_invalid_input(server, alice, bob, make_user):
+    org = new_org(server, alice, unique_name("org"))
+    set_member(server, alice, org, bob, "read")
+    client = web(server, alice)
+    members = client.get(f"/organizations/{org}/settings/members")
+    assert members.status == 200, members.describe()
+
+    change = member_form(members, bob.name, "Change role")
+    assert_4xx(client.submit(change, {"role": "overlord"}, button="Change role"))
+    assert_4xx(client.submit(change, {"user": "no-such-user-anywhere", "role": "write"}, button="Change role"))
+    remove = member_form(members, bob.name, "Remove")
+    assert_4xx(client.submit(remove, {"user": "no-such-user-anywhere"}, button="Remove"))
+    assert members_of(server, alice, org) == {alice.name: "admin", bob.name: "read"}
+
+    # The organization's own token form.
+    new_token = client.get(f"/organizations/{org}/settings/tokens/new")
+    assert new_token.status == 200, new_token.describe()
+    refused = client.submit(new_token.form("name", "role"), {"name": "", "role": "read"}, button=re.compile(r"create", re.I))
+    assert_invalid_form(refused, "name")
+    listed = account_of(server, alice).get(f"/api/organizations/{org}/settings/tokens")
+    assert listed.status == 200 and listed.json() == [], listed.describe()
+
+    # An invitation that does not exist.
+    csrf = client.get("/settings/organizations").csrf()
+    for bogus in ("999999999", "not-an-id"):
+        for answer in ("accept", "decline", ""):
+            answered = client.post(f"/settings/organizations/invitations/{bogus}", [("csrf", csrf), ("answer", answer)])
+            assert_4xx(answered)
+
+    # Site administration: a token that does not exist, an action that does not exist.
+    root = make_user("root", site_admin=True)
+    admin = web(server, root)
+    tokens = admin.get("/admin/tokens?user=" + urllib.parse.quote(alice.name))
+    assert tokens.status == 200, tokens.describe()
+    alice.read_token
+    tokens = admin.get("/admin/tokens?user=" + urllib.parse.quote(alice.name))
+    revoke = tokens.form(button="Revoke")
+    token_field = next(k for k, v in revoke.default_values() if k not in ("csrf", "user") and v)
+    assert_4xx(admin.submit(revoke, {token_field: "999999999"}, button="Revoke"))
+    assert_4xx(admin.submit(revoke, {token_field: "not-an-id"}, button="Revoke"))
+    assert token_works(server, alice.read_token)
+    users = admin.get("/admin/users?q=" + urllib.parse.quote(alice.name))
+    disable = member_form(users, alice.name, "Disable")
+    action_field = next((k for k, v in disable.default_values() if v == "disable"), None)
+    if action_field:
+        assert_4xx(admin.submit(disable, {action_field: "explode"}, button="Disable"))
+    assert token_works(server, alice.read_token)
+
+
 def test_repo_settings_refuse_invalid_input_and_other_users(server, alice, bob):
     repo = alice.new_repo_id("settings")
     alice.api.create_repo(repo)
@@ -758,11 +820,33 @@ def test_signed_in_forms_need_the_sessions_csrf(server, alice, bob):
         assert_csrf_refused(client.submit(authorize, {"role": "write", "csrf": csrf}, button="Authorize"))
     assert device_token_answer(server, device).get("error") == "authorization_pending"
 
+    # Organization members: change a role, remove a member.
+    set_member(server, alice, org, bob, "read")
+    members = client.get(f"/organizations/{org}/settings/members")
+    change = member_form(members, bob.name, "Change role")
+    remove = member_form(members, bob.name, "Remove")
+    for csrf in bad:
+        assert_csrf_refused(client.submit(change, {"role": "admin", "csrf": csrf}, button="Change role"))
+        assert_csrf_refused(client.submit(remove, {"csrf": csrf}, button="Remove"))
+    assert members_of(server, alice, org)[bob.name] == "read"
+
     # Log out.
     logout = client.get("/settings/tokens").form(action="/logout")
     for csrf in bad:
         assert_csrf_refused(client.submit(logout, {"csrf": csrf}))
     assert client.get("/settings/tokens").status == 200, "a refused logout ended the session"
+
+
+def test_site_administration_forms_need_the_csrf(server, alice, make_user):
+    root = make_user("root", site_admin=True)
+    admin = web(server, root)
+    alice_token = alice.read_token
+    disable = member_form(admin.get("/admin/users?q=" + urllib.parse.quote(alice.name)), alice.name, "Disable")
+    revoke = admin.get("/admin/tokens?user=" + urllib.parse.quote(alice.name)).form(button="Revoke")
+    for csrf in (None, FORGED_CSRF, web(server, alice).get("/settings/tokens").csrf()):
+        assert_csrf_refused(admin.submit(disable, {"csrf": csrf}, button="Disable"))
+        assert_csrf_refused(admin.submit(revoke, {"csrf": csrf}, button="Revoke"))
+    assert token_works(server, alice_token), "a refused form disabled the account or revoked the token"
 
 
 def test_access_request_decisions_need_the_csrf(server, alice, bob):

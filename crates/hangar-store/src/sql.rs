@@ -22,6 +22,8 @@ pub(crate) const TOKEN_COLS_BARE: &str =
     "id, user_id, name, role, last4, created_at, last_used_at, expires_at, revoked_at, org_id, fine_grained";
 /// How many columns [`TOKEN_COLS`] has: user columns follow it in joined rows.
 pub(crate) const TOKEN_NCOLS: usize = 11;
+/// How many columns [`USER_COLS`] has.
+pub(crate) const USER_NCOLS: usize = 10;
 pub(crate) const REPO_COLS: &str = "id, repo_type, namespace, name, private, gated, created_at, updated_at, created_by";
 
 /// Expired tokens are returned too, so that the refusal can say why.
@@ -45,7 +47,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal) => {
         use sqlx::Row as _;
         use $crate::sql_web::DEVICE_COLS;
-        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, TOKEN_NCOLS, USER_COLS, USER_COLS_U};
+        use $crate::sql::{conflict, REPO_COLS, TOKEN_COLS, TOKEN_COLS_BARE, TOKEN_NCOLS, USER_COLS, USER_COLS_U, USER_NCOLS};
         use $crate::*;
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -639,7 +641,7 @@ macro_rules! impl_store {
                      WHERE a.org_id = $1 AND t.revoked_at IS NULL ORDER BY t.id"
                 );
                 let rows = sqlx::query(&q).bind(org_id).fetch_all(&self.pool).await?;
-                let n = TOKEN_NCOLS + 9;
+                let n = TOKEN_NCOLS + USER_NCOLS;
                 rows.iter()
                     .map(|r| {
                         Ok(TokenApproval {

@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn scripts_and_handlers_are_removed() {
-        let html = render("# Title\n\n<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) **bold**");
+        let html = render("# Title\n\n**bold** [x](javascript:alert(3))\n\n<img src=x onerror=alert(2)>\n\n<script>alert(1)</script>\n");
         assert!(html.contains("<h1>Title</h1>"));
         assert!(html.contains("<strong>bold</strong>"));
         assert!(!html.contains("<script"));
