@@ -559,3 +559,31 @@ async fn long_listings_are_paginated_with_link_headers() {
     assert_eq!(titles[58], "commit 0");
     assert_eq!(titles[59], "initial commit");
 }
+
+/// Behind https (`public_url`), every cookie the pages set is `Secure`, besides `HttpOnly` and `SameSite`.
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().to_owned());
+    config.public_url = Some("https://hub.example.com".into());
+    let state = AppState::open(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(hangar_server::serve(listener, state.clone(), std::future::pending()));
+    let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let page = http.get(format!("{url}/join")).send().await.unwrap();
+    let cookie = page.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("hangar_csrf="), "{cookie}");
+    for attr in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+    }
+    let csrf = cookie.trim_start_matches("hangar_csrf=").split(';').next().unwrap().to_owned();
+    let form = [("csrf", csrf.as_str()), ("username", "secure-sam"), ("email", "sam@example.com"), ("password", "password123")];
+    let joined = http.post(format!("{url}/join")).header("cookie", format!("hangar_csrf={csrf}")).form(&form).send().await.unwrap();
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    let session = joined.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("hangar_session=")).unwrap();
+    for attr in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(session.contains(attr), "{attr} missing in {session}");
+    }
+}
