@@ -532,6 +532,41 @@ def test_an_invitation_to_an_organization_is_accepted_or_declined(new_page, serv
     assert _members(server, admin, org) == {admin.name: "admin", joiner.name: "write"}
 
 
+def test_an_org_admin_sets_approval_and_decides_tokens_in_the_queue(page, server, make_user, tmp_path):
+    admin = make_user("orgadmin")
+    member = make_user("member")
+    org = new_org(server, admin, unique_name("vault"))
+    set_member(server, admin, org, member, "read")
+    repo = f"{org}/{unique_name('weights')}"
+    admin.api.create_repo(repo, private=True)
+    admin.api.upload_file(path_or_fileobj=b"org weights\n", path_in_repo="weights.txt", repo_id=repo)
+
+    log_in(page, admin)
+    page.goto(f"/organizations/{org}/settings/tokens")
+    choose(form_with(page, "policy"), "policy", "admin_approval")
+    submit(page, "policy")
+    policy = account_of(server, admin).get(f"/api/organizations/{org}/settings/token-policy")
+    assert policy.json()["policy"] == "admin_approval", policy.describe()
+
+    approved = new_fine_grained_token(server, member, ("org", org, ["repo.content.read"]))
+    denied = new_fine_grained_token(server, member, ("org", org, ["repo.content.read"]))
+    for t in (approved, denied):
+        with pytest.raises(Exception) as exc:  # noqa: B017 - hf_hub_download wraps a plain 403
+            _download(HfApi(endpoint=server.endpoint, token=t["token"]), repo, "weights.txt", tmp_path)
+        assert http_error(exc.value).response.status_code == 403, str(exc.value)
+
+    page.goto(f"/organizations/{org}/settings/tokens")
+    for t, button in ((approved, "Approve"), (denied, "Deny")):
+        entry = page.locator("tr, li").filter(has_text=t["name"])
+        expect(entry).to_have_count(1)
+        click_through(page, entry.get_by_role("button", name=button))
+    api = HfApi(endpoint=server.endpoint, token=approved["token"])
+    assert _download(api, repo, "weights.txt", tmp_path) == b"org weights\n"
+    with pytest.raises(Exception) as exc:  # noqa: B017
+        _download(HfApi(endpoint=server.endpoint, token=denied["token"]), repo, "weights.txt", tmp_path)
+    assert http_error(exc.value).response.status_code == 403, str(exc.value)
+
+
 def test_a_site_admin_disables_and_enables_a_user(new_page, server, make_user):
     root = make_user("root", site_admin=True)
     user = make_user("disabled")

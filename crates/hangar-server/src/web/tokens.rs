@@ -102,7 +102,7 @@ impl FormValues {
         }
     }
 
-    fn preset(id: &str, repo: Option<&str>, owner: &str) -> Self {
+    fn preset(id: &str, repo: Option<&str>) -> Self {
         let mut v = FormValues { role: "read".into(), ..Default::default() };
         match id {
             "download" => v.name = "downloads".into(),
@@ -129,7 +129,7 @@ impl FormValues {
                             v.perms.push(format!("{r}|repo.content.read"));
                         }
                     }
-                    None => v.search = owner.to_owned(),
+                    None => v.found = Some(vec![]),
                 }
             }
             _ => {}
@@ -299,6 +299,18 @@ async fn token_form(ctx: &Ctx, target: &Target<'_>, v: &FormValues, errors: &Err
     })
 }
 
+/// The repos of a namespace, as form entities.
+async fn own_repos(ctx: &Ctx, owner: &str) -> WebResult<Vec<String>> {
+    let mut out = Vec::new();
+    for t in ["model", "dataset", "space"] {
+        let query = RepoQuery { repo_type: t.into(), author: Some(owner.to_owned()), viewer: ctx.user.as_ref().map(|u| u.name.clone()), limit: 20, ..Default::default() };
+        for r in ctx.state.store.list_repos(&query).await? {
+            out.push(format!("{t}:{}/{}", r.namespace, r.name));
+        }
+    }
+    Ok(out)
+}
+
 /// Repos the user can read whose id matches `q`, as form entities.
 async fn search_repos(ctx: &Ctx, viewer: &str, q: &str) -> WebResult<Vec<String>> {
     let mut out = Vec::new();
@@ -345,10 +357,10 @@ pub async fn new_page(ctx: Ctx, Query(q): Query<NewQuery>) -> WebResult {
 }
 
 pub async fn render_new(ctx: &Ctx, target: &Target<'_>, q: NewQuery) -> WebResult {
-    let mut v = q.preset.as_deref().map(|p| FormValues::preset(p, q.repo.as_deref(), target.owner_name())).unwrap_or_default();
-    if !v.search.is_empty() {
-        let viewer = ctx.require_user()?.name.clone();
-        v.found = Some(search_repos(ctx, &viewer, &v.search).await?);
+    let mut v = q.preset.as_deref().map(|p| FormValues::preset(p, q.repo.as_deref())).unwrap_or_default();
+    if v.found.is_some() {
+        // A one-repo preset without a repo: offer the owner's repos to pick from.
+        v.found = Some(own_repos(ctx, target.owner_name()).await?);
     }
     let heading = match &target.owner {
         Owner::User(_) => "New access token".to_owned(),
