@@ -258,16 +258,22 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, server):
-    """Factory of pages, each in a fresh browser context (its own cookies: one per person in a test). At the end
-    of the test, a page that threw a JavaScript error or requested anything from another host fails it."""
+    """Factory of pages, each in a fresh browser context (its own cookies: one per person in a test);
+    `new_page(javascript=False)` browses with JavaScript off. At the end of the test, a page that threw a JavaScript
+    error or requested anything from another host fails it."""
     from browser_helpers import ACTION_TIMEOUT_MS, VIEWPORT, PageWatch
 
     own_host = server.endpoint.split("://", 1)[1]
     opened = []
 
-    def make():
+    def make(javascript: bool = True):
         context = browser.new_context(
-            base_url=server.endpoint, viewport=VIEWPORT, locale="en-US", timezone_id="UTC", color_scheme="light"
+            base_url=server.endpoint,
+            viewport=VIEWPORT,
+            locale="en-US",
+            timezone_id="UTC",
+            color_scheme="light",
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         page = context.new_page()

@@ -20,8 +20,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def hangar_bin() -> Path:
-    """The binary under test: $HANGAR_BIN, else the debug build of this checkout."""
-    return Path(os.environ.get("HANGAR_BIN") or REPO_ROOT / "target" / "debug" / "hangar")
+    """The binary under test: $HANGAR_BIN, else the debug build of this checkout. Made absolute, because the CLI
+    tests run it from their own working directory."""
+    return Path(os.environ.get("HANGAR_BIN") or REPO_ROOT / "target" / "debug" / "hangar").absolute()
 
 
 def database_url() -> str | None:

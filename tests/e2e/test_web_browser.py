@@ -204,6 +204,13 @@ def test_sign_up_verify_then_create_use_and_revoke_a_read_token(page, server, ma
     pick(page, "role", "read", re.compile(r"^Read\b"))
     click_through(page, _create_token_button(page))
     secret = _read_new_token(page)
+    # The Copy button (hangar.js) puts the secret on the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.endpoint)
+    page.get_by_role("button", name="Copy").click()
+    deadline = time.monotonic() + 5
+    while (copied := page.evaluate("navigator.clipboard.readText()")) != secret and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # the copy is asynchronous in the page
+    assert copied == secret, f"the clipboard holds {copied!r} after Copy"
 
     api = HfApi(endpoint=server.endpoint, token=secret)
     me = api.whoami()
@@ -239,6 +246,31 @@ def test_sign_up_verify_then_create_use_and_revoke_a_read_token(page, server, ma
     with pytest.raises(Exception) as exc:  # noqa: B017 - hf_hub_download may wrap the HTTP error
         _download(api, public, "weights.txt", tmp_path)
     assert http_error(exc.value).response.status_code == 401, str(exc.value)
+
+
+def test_token_creation_and_revocation_work_without_javascript(new_page, server, make_user):
+    """docs/WEB.md: hangar.js only adds the copy button and confirmations; every flow works without it."""
+    user = make_user("nojs")
+    page = new_page(javascript=False)
+    log_in(page, user)
+    page.goto("/settings/tokens")
+    click_through(page, page.get_by_role("link", name="New token"))
+    page.get_by_label("Token name").fill("no-script")
+    pick(page, "role", "write", re.compile(r"^Write\b"))
+    click_through(page, _create_token_button(page))
+    secret = page.locator("#new-token").input_value()
+    api = HfApi(endpoint=server.endpoint, token=secret)
+    assert api.whoami()["auth"]["accessToken"]["role"] == "write"
+
+    page.goto("/settings/tokens")
+    row = _token_row(page, "no-script")
+    click_through(
+        page, row.get_by_role("link", name="Revoke", exact=True).or_(row.get_by_role("button", name="Revoke", exact=True))
+    )
+    click_through(page, page.get_by_role("button", name="Revoke this token"))
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.whoami()
+    assert exc.value.response.status_code == 401
 
 
 # --- b. a fine-grained token for one repo ------------------------------------------------------------------------

@@ -79,8 +79,8 @@ def repo_exists(server, repo_id: str, token: str) -> bool:
 
 
 def org_exists(server, org: str) -> bool:
-    resp = request("GET", f"{server.endpoint}/api/organizations/{org}/members")
-    assert resp.status in (200, 404), resp.describe()
+    resp = request("GET", f"{server.endpoint}/api/organizations/{urllib.parse.quote(org, safe='')}/members")
+    assert resp.status in (200, 400, 404), resp.describe()
     return resp.status == 200
 
 
@@ -458,6 +458,20 @@ def test_rename_refresh_and_revoke_forms(server, alice):
     assert renamed.status in (200, 303), renamed.describe()
     assert f"{name}-laptop" in token_names(server, alice)
     name = f"{name}-laptop"
+
+    # Refresh shows the new secret once; the old one stops at once.
+    page = client.get("/settings/tokens")
+    refresh = next(f for f in token_row_forms(page, name) if f.buttons() and f.buttons()[0].text.strip() == "Refresh")
+    refreshed = client.submit(refresh, button="Refresh")
+    assert refreshed.status == 200, refreshed.describe()
+    box = refreshed.dom.by_id("new-token")
+    assert box is not None and box.has("readonly"), "no read-only #new-token on the refresh page"
+    new_secret = box.get("value") or ""
+    assert new_secret.startswith("hf_") and new_secret != secret
+    assert not token_works(server, secret), "the old secret still works after Refresh"
+    assert token_works(server, new_secret)
+    assert new_secret not in client.get("/settings/tokens").html, "the list shows the refreshed secret"
+    secret = new_secret
 
     # The revoke confirmation page changes nothing; its button does.
     confirm = client.get(f"/settings/tokens/{token_id(server, alice, name)}/revoke")

@@ -129,6 +129,7 @@ pub async fn login(ctx: Ctx, ClientIp(ip): ClientIp, form: WebForm) -> WebResult
     let next = local_path(form.get("next")).unwrap_or("/").to_owned();
     let login = form.get("username").trim();
     let mut errors = Errors::default();
+    let mut status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     if login.is_empty() {
         errors.add("username", "Enter your username or email.");
     }
@@ -142,11 +143,16 @@ pub async fn login(ctx: Ctx, ClientIp(ip): ClientIp, form: WebForm) -> WebResult
                 audit::record(&ctx.state, Event::user(&user.name, user.id, Some(ip)), "login", json!({})).await;
                 return Ok(with_cookie(see_other(next), cookie));
             }
-            Err(ApiError::InvalidCredentials(_)) => errors.add("", "Wrong username or password."),
-            Err(e) => errors = Errors::from_api(e, &[])?,
+            Err(ApiError::InvalidCredentials(_)) => {
+                status = axum::http::StatusCode::UNAUTHORIZED;
+                errors.add("", "Wrong username or password.");
+            }
+            Err(e) => {
+                status = e.status();
+                errors = Errors::from_api(e, &[])?;
+            }
         }
     }
-    let status = if errors.of("").is_some() { axum::http::StatusCode::UNAUTHORIZED } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
     Ok(ctx.page(status, "Log in", login_form(&ctx, login, &next, &errors)))
 }
 

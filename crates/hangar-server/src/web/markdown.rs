@@ -18,7 +18,19 @@ pub fn render(markdown: &str) -> String {
     opts.insert(Options::ENABLE_TASKLISTS);
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, Parser::new_ext(markdown, opts));
-    ammonia::Builder::default().link_rel(Some("noopener noreferrer nofollow")).clean(&out).to_string()
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        // Pages load nothing from other hosts: an image elsewhere keeps its alt text only.
+        .attribute_filter(|element, attribute, value| {
+            let remote = value.starts_with("//") || value.split_once(':').is_some_and(|(scheme, _)| !scheme.contains('/'));
+            if element == "img" && (attribute == "src" || attribute == "srcset") && remote && !value.starts_with("data:") {
+                None
+            } else {
+                Some(value.into())
+            }
+        })
+        .clean(&out)
+        .to_string()
 }
 
 /// The metadata values shown as tags: `(label, value)`.
@@ -58,6 +70,15 @@ mod tests {
         assert!(!html.contains("<script"));
         assert!(!html.contains("onerror"));
         assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn images_from_other_hosts_are_not_loaded() {
+        let html = render("![logo](https://cdn.example.com/logo.png)\n\n<img src=\"//tracker.example.net/p.gif\">\n\n![local](images/a.png)\n");
+        assert!(!html.contains("cdn.example.com"), "{html}");
+        assert!(!html.contains("tracker.example.net"), "{html}");
+        assert!(html.contains("alt=\"logo\""), "{html}");
+        assert!(html.contains("src=\"images/a.png\""), "{html}");
     }
 
     #[test]

@@ -152,7 +152,11 @@ pub async fn create(ctx: Ctx, ClientIp(ip): ClientIp, form: WebForm) -> WebResul
     match api::create_org(State(ctx.state.clone()), Acting(session_caller(Some(&user)), ip), Ok(Json(body))).await {
         Ok(_) => Ok(see_other(format!("/organizations/{name}/settings/members?notice=created"))),
         Err(e) => {
-            let errors = Errors::from_api(e, &["name", "fullname"])?;
+            let mut errors = Errors::from_api(e, &["name", "fullname"])?;
+            // Name checks that do not say their field are about the name, the only required field.
+            for (f, _) in errors.0.iter_mut().filter(|(f, _)| f.is_empty()) {
+                *f = "name".into();
+            }
             ctx.invalid("New organization", new_org_form(&ctx, Some(&form), &errors))
         }
     }

@@ -719,9 +719,10 @@ fn new_repo_form(ctx: &Ctx, owners: &[String], f: Option<&WebForm>, errors: &Err
         (errors.summary())
         form method="post" action="/new" novalidate {
             (ctx.csrf_field())
-            div.field {
+            div.field.invalid[errors.of("type").is_some()] {
                 label for="type" { "Type" }
                 select #type name="type" { @for t in ["model", "dataset", "space"] { option value=(t) selected[kind == t] { (t) } } }
+                @if let Some(e) = errors.of("type") { p.field-error #type-error { (e) } }
             }
             div.field {
                 label for="owner" { "Owner" }
@@ -750,9 +751,10 @@ pub async fn create(ctx: Ctx, base: BaseUrl, form: WebForm) -> WebResult {
     ctx.check_csrf(&form)?;
     let user = ctx.require_user()?.clone();
     let owners = owners(&ctx, &user).await?;
-    let t = match RepoType::parse(form.get("type")) {
-        Ok(t) => t,
-        Err(_) => RepoType::Model,
+    let Ok(t) = RepoType::parse(form.get("type")) else {
+        let mut errors = Errors::default();
+        errors.add("type", "Choose model, dataset or space.");
+        return ctx.invalid("New repository", new_repo_form(&ctx, &owners, Some(&form), &errors));
     };
     let owner = form.get("owner");
     let body = CreateRepoBody {

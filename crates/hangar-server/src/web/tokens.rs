@@ -279,7 +279,7 @@ async fn token_form(ctx: &Ctx, target: &Target<'_>, v: &FormValues, errors: &Err
                     input #repo_search type="search" name="repo_search" value=(v.search) aria-describedby="repo_search-hint";
                     p.hint #repo_search-hint { "Search the repos you can read by name; matching repos get their own row above." }
                     button.secondary type="submit" name="action" value="search" { "Find repos" }
-                    @if let Some(found) = &v.found { @if found.is_empty() { p.muted role="status" { "No repo you can read matches." } } @else { p.muted role="status" { (found.len()) " repos found: tick their permissions above." } } }
+                    @if let Some(found) = &v.found { @if found.is_empty() { p.muted role="status" { "No repo you can read matches." } } @else { p.muted role="status" { (found.len()) @if found.len() == 1 { " repo found" } @else { " repos found" } ": tick their permissions above." } } }
                 }
                 h3 { "Global permissions" }
                 div.choices {
@@ -395,7 +395,9 @@ pub async fn submit(ctx: &Ctx, target: &Target<'_>, ip: std::net::IpAddr, form: 
     if !["read", "write", "admin", "fineGrained"].contains(&v.role.as_str()) {
         errors.add("role", "Choose the token type.");
     }
-    if v.role == "fineGrained" && v.perms.is_empty() && v.globals.is_empty() && !v.can_read_gated {
+    if v.perms.iter().any(|p| p.split_once('|').is_none_or(|(e, perm)| e.split_once(':').is_none() || perm.is_empty())) {
+        errors.add("", "A permission of the form was not understood. Reload the page and tick the permissions again.");
+    } else if v.role == "fineGrained" && v.perms.is_empty() && v.globals.is_empty() && !v.can_read_gated {
         errors.add("", "A fine-grained token needs at least one permission: tick what it may do.");
     }
     if v.role == "admin" && matches!(target.owner, Owner::User(_)) && form.get("password").is_empty() {
