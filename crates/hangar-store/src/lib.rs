@@ -163,8 +163,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_discussion(&self, repo_id: i64, num: i64) -> StoreResult<Option<Discussion>>;
 
     // site administration
-    /// Users whose name or email contains `search` (all when `None`), by name.
-    async fn list_users(&self, search: Option<&str>, limit: i64) -> StoreResult<Vec<User>>;
+    /// Users whose name or email contains `search` (all when `None`), by name, after the name
+    /// `after` (keyset paging).
+    async fn list_users(&self, search: Option<&str>, after: Option<&str>, limit: i64) -> StoreResult<Vec<User>>;
     /// Disables (`Some(at)`) or enables (`None`) an account; disabling ends its sessions.
     async fn set_user_disabled(&self, user_id: i64, at: Option<i64>) -> StoreResult<()>;
 

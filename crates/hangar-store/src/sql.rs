@@ -1030,13 +1030,13 @@ macro_rules! impl_store {
 
             // --- site administration, organization invitations, OAuth device flow ---
 
-            async fn list_users(&self, search: Option<&str>, limit: i64) -> StoreResult<Vec<User>> {
+            async fn list_users(&self, search: Option<&str>, after: Option<&str>, limit: i64) -> StoreResult<Vec<User>> {
                 let q = format!(
                     "SELECT {USER_COLS} FROM users WHERE ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\') \
-                     ORDER BY lower(name) LIMIT $2"
+                     AND ($3 IS NULL OR lower(name) > lower($3)) ORDER BY lower(name) LIMIT $2"
                 );
                 let pattern = search.map(|s| format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-                let rows = sqlx::query(&q).bind(pattern).bind(limit).fetch_all(&self.pool).await?;
+                let rows = sqlx::query(&q).bind(pattern).bind(limit).bind(after).fetch_all(&self.pool).await?;
                 rows.iter().map(user_from).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
             }
 

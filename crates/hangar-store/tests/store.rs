@@ -798,14 +798,16 @@ on_both!(listing_and_disabling_users, |store| {
     let alice = store.create_user(new_user("alice")).await.unwrap();
     store.create_user(new_user("bob_1")).await.unwrap();
     store.create_user(new_user("bobby")).await.unwrap();
-    let all = store.list_users(None, 10).await.unwrap();
+    let all = store.list_users(None, None, 10).await.unwrap();
     assert_eq!(all.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice", "bob_1", "bobby"]);
-    let bobs = store.list_users(Some("BOB"), 10).await.unwrap();
+    let bobs = store.list_users(Some("BOB"), None, 10).await.unwrap();
     assert_eq!(bobs.len(), 2);
     // `_` is a literal character in a search, not a wildcard.
-    let exact = store.list_users(Some("b_1"), 10).await.unwrap();
+    let exact = store.list_users(Some("b_1"), None, 10).await.unwrap();
     assert_eq!(exact.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["bob_1"]);
-    assert_eq!(store.list_users(None, 1).await.unwrap().len(), 1);
+    assert_eq!(store.list_users(None, None, 1).await.unwrap().len(), 1);
+    let next = store.list_users(None, Some("alice"), 10).await.unwrap();
+    assert_eq!(next.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["bob_1", "bobby"], "paging continues after a name");
 
     let now = 1_000_000;
     store.create_session("s1", Session { user_id: alice.id, csrf: "c".into(), created_at: now, expires_at: now + 10_000 }).await.unwrap();

@@ -16,6 +16,7 @@ pub struct AdminQuery {
     q: Option<String>,
     user: Option<String>,
     before: Option<i64>,
+    after: Option<String>,
     notice: Option<String>,
 }
 
@@ -43,7 +44,14 @@ fn admin_tabs(current: &str) -> maud::Markup {
 pub async fn users_page(ctx: Ctx, Query(q): Query<AdminQuery>) -> WebResult {
     ctx.require_site_admin()?;
     let search = q.q.clone().unwrap_or_default();
-    let users = ctx.state.store.list_users(Some(search.trim()).filter(|s| !s.is_empty()), 200).await?;
+    const PAGE: usize = 100;
+    let mut users = ctx.state.store.list_users(Some(search.trim()).filter(|s| !s.is_empty()), q.after.as_deref(), PAGE as i64 + 1).await?;
+    let more = users.len() > PAGE;
+    users.truncate(PAGE);
+    let next = more.then(|| {
+        let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("q", &search).append_pair("after", &users[PAGE - 1].name).finish();
+        format!("/admin/users?{q}")
+    });
     ctx.ok(
         "Users",
         html! {
@@ -75,6 +83,7 @@ pub async fn users_page(ctx: Ctx, Query(q): Query<AdminQuery>) -> WebResult {
                     }
                 } }
             }
+            @if let Some(n) = next { p { a href=(n) { "Next users" } } }
         },
     )
 }
