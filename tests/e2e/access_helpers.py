@@ -30,6 +30,19 @@ MAIL_TIMEOUT = 10.0  # seconds a test waits for a mail before failing
 # --- raw HTTP with every header kept (Set-Cookie may come more than once) --------------------------------
 
 
+def remember_cookies(cookies: dict[str, str], set_cookies: list[str]) -> None:
+    """Applies `Set-Cookie` headers to a name → value jar, as a browser does (expired ones removed)."""
+    for header in set_cookies:
+        jar = SimpleCookie()
+        jar.load(header)
+        for name, morsel in jar.items():
+            expired = morsel["max-age"] in ("0", "-1") or "1970" in morsel["expires"]
+            if expired or not morsel.value:
+                cookies.pop(name, None)
+            else:
+                cookies[name] = morsel.value
+
+
 @dataclass
 class Resp:
     status: int
@@ -151,15 +164,7 @@ class AccountClient:
         return SESSION_COOKIE in self.cookies
 
     def _keep_cookies(self, resp: Resp) -> None:
-        for header in resp.set_cookies:
-            jar = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                expired = morsel["max-age"] in ("0", "-1") or "1970" in morsel["expires"]
-                if expired or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+        remember_cookies(self.cookies, resp.set_cookies)
 
     def call(
         self,

@@ -12,10 +12,9 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.cookies import SimpleCookie
 from typing import Callable, Iterable, Iterator
 
-from access_helpers import Resp, request
+from access_helpers import Resp, remember_cookies, request
 
 SESSION_COOKIE = "hangar_session"
 ANON_CSRF_COOKIE = "hangar_csrf"
@@ -305,15 +304,7 @@ class WebClient:
 
     def _keep(self, resp: Resp) -> None:
         self.last_set_cookies = resp.set_cookies
-        for header in resp.set_cookies:
-            jar = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                expired = morsel["max-age"] in ("0", "-1") or "1970" in morsel["expires"]
-                if expired or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
+        remember_cookies(self.cookies, resp.set_cookies)
 
     def _url(self, path: str) -> str:
         return path if path.startswith("http") else self.endpoint + path
