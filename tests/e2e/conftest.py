@@ -11,13 +11,16 @@ Environment:
                                SQLite database inside each temporary data directory)
     HANGAR_CHROMIUM            the Chromium the browser tests drive (default: /usr/bin/chromium, Debian's package)
     HANGAR_SCREENSHOT_DIR      where the browser tests save their screenshots (default: target/screenshots)
+    HANGAR_E2E_XET             1: run with the client's default settings, so large files go through Xet (hf_xet);
+                               otherwise Xet is disabled (HF_HUB_DISABLE_XET=1) and they go through LFS
 
 The suite starts one server for the session on a free port, with a temporary data directory; test_crash.py,
 test_logs.py, test_bruteforce.py and the outbox test start their own. Before the session server starts, an SMTP
 listener (aiosmtpd) opens on another free port and the server is told to send its mail there: the `mailbox`
 fixture sees every message. Users and tokens are created with the operator CLI (`hangar admin ...`); every
-test gets fresh users, so tests do not depend on each other. Xet is disabled (HF_HUB_DISABLE_XET=1): large files go
-through the LFS batch API.
+test gets fresh users, so tests do not depend on each other. By default Xet is disabled (HF_HUB_DISABLE_XET=1), so
+large files go through the LFS batch API; scripts/test.sh runs the upload, download and Xet tests a second time with
+HANGAR_E2E_XET=1, the official client's default settings, where they go through Xet.
 """
 
 from __future__ import annotations
@@ -60,13 +63,17 @@ for _name in (
 os.environ.update(
     {
         "HF_ENDPOINT": ENDPOINT,
-        "HF_HUB_DISABLE_XET": "1",
         "HF_HOME": _HF_HOME,
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     }
 )
+XET = os.environ.get("HANGAR_E2E_XET") == "1"
+if XET:
+    os.environ.pop("HF_HUB_DISABLE_XET", None)
+else:
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
 _no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = _no_proxy
 

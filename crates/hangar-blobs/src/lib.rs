@@ -99,6 +99,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// caller computed while writing it.
     async fn commit_file(&self, file: tempfile::TempPath, sha256: &str) -> BlobResult<()>;
     async fn exists(&self, sha256: &str) -> BlobResult<bool>;
+    /// Removes an object (garbage collection); false when it was not there.
+    async fn delete(&self, sha256: &str) -> BlobResult<bool>;
     /// Opens `len` bytes starting at `offset`.
     async fn read_range(&self, sha256: &str, offset: u64, len: u64) -> BlobResult<BlobReader>;
     /// The same bytes as a stream of chunks, for response bodies. Backends may read ahead.

@@ -84,6 +84,15 @@ impl BlobStore for LocalBlobStore {
         Ok(tokio::fs::try_exists(self.object_path(sha256)).await?)
     }
 
+    async fn delete(&self, sha256: &str) -> BlobResult<bool> {
+        valid(sha256)?;
+        match tokio::fs::remove_file(self.object_path(sha256)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn read_range(&self, sha256: &str, offset: u64, len: u64) -> BlobResult<BlobReader> {
         valid(sha256)?;
         let mut f = match tokio::fs::File::open(self.object_path(sha256)).await {

@@ -30,6 +30,13 @@ pub struct Config {
     /// Failed authentications allowed per client address in one window before it gets 429.
     pub auth_failure_limit: u32,
     pub auth_failure_window_secs: u64,
+    /// Lifetime of the Xet access tokens handed to clients (they ask again before it ends).
+    pub xet_token_ttl_secs: u64,
+    /// Unreferenced Xet data is collected once it has been untouched this long, so uploads in
+    /// flight (xorbs sent, shard not yet) are never collected under them.
+    pub xet_gc_grace_secs: u64,
+    /// How often the background job collects unreferenced Xet data (0: never).
+    pub xet_gc_interval_secs: u64,
 }
 
 /// How to reach the mail server.
@@ -73,6 +80,9 @@ impl Config {
             expiry_check_interval_secs: 3600,
             auth_failure_limit: 20,
             auth_failure_window_secs: 300,
+            xet_token_ttl_secs: 3600,
+            xet_gc_grace_secs: 24 * 3600,
+            xet_gc_interval_secs: 3600,
         }
     }
 }

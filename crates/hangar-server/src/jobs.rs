@@ -24,6 +24,25 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Collects unreferenced Xet data every `xet_gc_interval_secs` (see `handlers::xet::collect_garbage`).
+pub fn spawn_xet_gc(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let every = state.config.xet_gc_interval_secs;
+    if every == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::handlers::xet::collect_garbage(&state, state.config.xet_gc_grace_secs).await {
+                tracing::warn!(error = %format!("{e:#}"), "Xet garbage collection failed; retrying at the next tick");
+            }
+        }
+    }))
+}
+
 pub async fn run_once(state: &AppState) -> anyhow::Result<()> {
     let now = state.now_ms();
     for t in state.store.tokens_to_warn(now, now + WARN_BEFORE_MS).await? {

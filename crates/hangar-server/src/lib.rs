@@ -38,6 +38,7 @@ pub fn build_router(state: AppState) -> Router {
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
     let jobs = jobs::spawn(state.clone());
+    let gc = jobs::spawn_xet_gc(state.clone());
     let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Without TCP_NODELAY a response written in two parts (headers, then a small body) waits for the
     // client's delayed ACK: about 40 ms per request on a reused connection.
@@ -48,5 +49,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown:
     });
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
+    if let Some(gc) = gc {
+        gc.abort();
+    }
     served
 }

@@ -1,6 +1,6 @@
 //! Every route Hangar serves, grouped by who calls it.
 
-use crate::handlers::{account, commit, gated, health, leaks, lfs, listing, orgs, refs, repos, resolve, tokens, validate, whoami};
+use crate::handlers::{account, commit, gated, health, leaks, lfs, listing, orgs, refs, repos, resolve, tokens, validate, whoami, xet};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -36,8 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/{kind}/{namespace}/{name}/user-access-request/grant", post(gated::grant_access))
         .route("/api/{kind}/{namespace}/{name}/user-access-request/{status}", get(gated::list_requests))
         .route("/api/credentials/revoke", post(leaks::revoke_credentials))
-        .route("/api/{kind}/{namespace}/{name}/xet-read-token/{rev}", get(lfs::xet_token_unsupported))
-        .route("/api/{kind}/{namespace}/{name}/xet-write-token/{rev}", get(lfs::xet_token_unsupported));
+        .route("/api/{kind}/{namespace}/{name}/xet-read-token/{rev}", get(xet::read_token))
+        .route("/api/{kind}/{namespace}/{name}/xet-write-token/{rev}", get(xet::write_token));
 
     // Accounts, tokens, organizations and the audit log (Hangar's own API; see docs/ACCESS.md).
     let access = Router::new()
@@ -84,10 +84,22 @@ pub fn routes() -> Router<AppState> {
         .route("/lfs/complete/{repo_id}/{oid}/{size}/{upload_id}", post(lfs::complete_multipart))
         .route("/lfs/verify/{repo_id}/{oid}/{size}", post(lfs::verify));
 
+    // The Xet CAS server the `hf_xet` client talks to, with a Xet token (fetch URLs are signed).
+    let cas = Router::new()
+        .route("/v1/xorbs/{prefix}/{hash}", post(xet::post_xorb))
+        .route("/v1/shards", post(xet::post_shard))
+        .route("/v1/chunks/{prefix}/{hash}", get(xet::get_chunk))
+        .route("/v1/reconstructions/{hash}", get(xet::reconstruction_v1))
+        .route("/v2/reconstructions/{hash}", get(xet::reconstruction_v2))
+        .route("/v1/fetch/{hash}", get(xet::fetch))
+        .route("/v1/telemetry", post(xet::telemetry))
+        .layer(DefaultBodyLimit::max(xet::MAX_XORB_BYTES));
+
     hub_api
         .merge(access)
         .merge(crate::web::routes())
         .merge(repo_urls)
         .merge(transfers)
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .nest(xet::CAS_PREFIX, cas)
 }

@@ -17,6 +17,9 @@ pub struct App {
     pub blobs: Arc<dyn BlobStore>,
     pub objects: ObjectCache,
     pub signer: Signer,
+    /// Xorb uploads hold it shared while they publish bytes and record them; garbage collection
+    /// holds it exclusively while it removes bytes, so it never removes bytes being re-recorded.
+    pub xet_gc_lock: tokio::sync::RwLock<()>,
 }
 
 #[derive(Clone)]
@@ -54,6 +57,7 @@ impl AppState {
             blobs: Arc::new(blobs),
             objects: ObjectCache::default(),
             signer: Signer::new(&secret),
+            xet_gc_lock: tokio::sync::RwLock::new(()),
         })))
     }
 

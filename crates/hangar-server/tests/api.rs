@@ -7,63 +7,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-struct Hub {
-    url: String,
-    state: AppState,
-    http: Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Hub {
-    async fn start() -> Hub {
-        let dir = tempfile::tempdir().unwrap();
-        let state = AppState::open(Config::new(dir.path().to_owned())).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(hangar_server::serve(listener, state.clone(), std::future::pending()));
-        Hub { url, state, http: Client::new(), _dir: dir }
-    }
-
-    async fn user(&self, name: &str) {
-        hangar_server::admin::create_user(&self.state.store, name, &format!("{name}@example.com"), "password123", true, false).await.unwrap();
-    }
-
-    async fn token(&self, user: &str, role: &str) -> String {
-        let name = format!("{role}-{}", rand::random::<u32>());
-        let (_, secret) = hangar_server::admin::create_token(&self.state.store, user, &name, role, None).await.unwrap();
-        secret.expose().to_owned()
-    }
-
-    fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
-        let r = self.http.get(format!("{}{path}", self.url));
-        match token {
-            Some(t) => r.bearer_auth(t),
-            None => r,
-        }
-    }
-
-    async fn create_repo(&self, token: &str, name: &str, private: bool) {
-        let r = self.http.post(format!("{}/api/repos/create", self.url)).bearer_auth(token).json(&json!({"name": name, "private": private})).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    }
-
-    async fn commit(&self, token: &str, repo: &str, rev: &str, lines: &[Value]) -> reqwest::Response {
-        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        self.http
-            .post(format!("{}/api/models/{repo}/commit/{rev}", self.url))
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn head(&self, repo: &str) -> String {
-        let v: Value = self.get(&format!("/api/models/{repo}"), None).send().await.unwrap().json().await.unwrap();
-        v["sha"].as_str().unwrap().to_owned()
-    }
-}
+mod common;
+use common::Hub;
 
 fn header(summary: &str) -> Value {
     json!({"key": "header", "value": {"summary": summary, "description": ""}})

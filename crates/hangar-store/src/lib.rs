@@ -194,6 +194,30 @@ pub trait Store: Send + Sync + 'static {
     async fn take_refresh_token(&self, refresh_hash: &str) -> StoreResult<Option<i64>>;
     async fn set_token_expiry(&self, token_id: i64, expires_at: Option<i64>) -> StoreResult<()>;
 
+    // Xet storage
+    async fn xet_xorb(&self, hash: &str) -> StoreResult<Option<XetXorb>>;
+    /// Records a stored xorb and its global dedup chunks; true when it was new. A xorb that was
+    /// already stored is touched instead (its grace period starts again).
+    async fn put_xet_xorb(&self, xorb: &XetXorb, dedup_chunks: &[String], now: i64) -> StoreResult<bool>;
+    /// The xorb holding a global dedup chunk, touched so that garbage collection spares it while
+    /// the asking upload may come to reference it.
+    async fn xet_dedup_xorb(&self, chunk_hash: &str, now: i64) -> StoreResult<Option<XetXorb>>;
+    /// Up to `limit` xorbs uploaded together with `xorb`: those of the files that use it, the
+    /// way a global dedup answer describes a whole upload, not one xorb of it.
+    async fn xet_sibling_xorbs(&self, xorb: &str, limit: i64) -> StoreResult<Vec<XetXorb>>;
+    /// Records a verified file, the xorbs it needs (touched) and its first chunk for global dedup,
+    /// and links its SHA-256 to the repository, in one transaction. `Ok(false)` when one of the
+    /// xorbs is no longer stored (collected meanwhile): nothing is written.
+    async fn put_xet_file(&self, file: &XetFile, xorbs: &[String], dedup_chunk: Option<(&str, &str)>, repo_id: i64, now: i64) -> StoreResult<bool>;
+    async fn xet_file(&self, file_hash: &str) -> StoreResult<Option<XetFile>>;
+    async fn xet_file_by_sha256(&self, sha256: &str) -> StoreResult<Option<XetFile>>;
+    /// Removes files no repository links to and xorbs no file needs, both untouched since
+    /// `cutoff`; returns what went, so the caller can remove the xorbs' bytes.
+    async fn xet_collect(&self, cutoff: i64) -> StoreResult<XetCollected>;
+    /// Whether any stored object other than a xorb still uses these bytes (an LFS object, or
+    /// another xorb row).
+    async fn blob_in_use(&self, sha256: &str) -> StoreResult<bool>;
+
     // server settings
     /// Returns the stored value, storing `default` first when the key is new (first writer wins).
     async fn setting_or_init(&self, key: &str, default: &str) -> StoreResult<String>;

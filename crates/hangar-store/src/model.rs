@@ -302,3 +302,30 @@ pub struct DeviceCode {
     pub expires_at: i64,
     pub last_poll_at: Option<i64>,
 }
+
+/// A stored Xet xorb: its bytes are the blob `blob_sha256`; `meta` is the encoded chunk index
+/// (`hangar_xet::XorbMeta`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XetXorb {
+    pub hash: String,
+    pub blob_sha256: String,
+    pub size: i64,
+    pub meta: Vec<u8>,
+}
+
+/// A verified Xet file: its Xet hash, the SHA-256 commits refer to, its size and its encoded
+/// reconstruction terms (`hangar_xet::Term`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XetFile {
+    pub file_hash: String,
+    pub sha256: String,
+    pub size: i64,
+    pub terms: Vec<u8>,
+}
+
+/// What one garbage collection removed from the database; the caller removes the xorbs' blobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XetCollected {
+    pub files: u64,
+    pub xorbs: Vec<XetXorb>,
+}

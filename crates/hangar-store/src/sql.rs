@@ -52,6 +52,14 @@ macro_rules! impl_store {
 
         type DbRow = <$db as sqlx::Database>::Row;
 
+        fn xorb_from(r: &DbRow) -> Result<XetXorb, sqlx::Error> {
+            Ok(XetXorb { hash: r.try_get(0)?, blob_sha256: r.try_get(1)?, size: r.try_get(2)?, meta: r.try_get(3)? })
+        }
+
+        fn xet_file_from(r: &DbRow) -> Result<XetFile, sqlx::Error> {
+            Ok(XetFile { file_hash: r.try_get(0)?, sha256: r.try_get(1)?, size: r.try_get(2)?, terms: r.try_get(3)? })
+        }
+
         fn user_from(r: &DbRow) -> Result<User, sqlx::Error> {
             user_at(r, 0)
         }
@@ -1218,6 +1226,189 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn xet_xorb(&self, hash: &str) -> StoreResult<Option<XetXorb>> {
+                let row = sqlx::query("SELECT hash, blob_sha256, size, meta FROM xet_xorbs WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| xorb_from(&r)).transpose()?)
+            }
+
+            async fn put_xet_xorb(&self, xorb: &XetXorb, dedup_chunks: &[String], now: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let touched = sqlx::query("UPDATE xet_xorbs SET touched_at = $1 WHERE hash = $2")
+                    .bind(now)
+                    .bind(&xorb.hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let mut inserted = false;
+                if touched == 0 {
+                    inserted = sqlx::query(
+                        "INSERT INTO xet_xorbs (hash, blob_sha256, size, meta, created_at, touched_at) \
+                         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (hash) DO NOTHING",
+                    )
+                    .bind(&xorb.hash)
+                    .bind(&xorb.blob_sha256)
+                    .bind(xorb.size)
+                    .bind(&xorb.meta)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    for chunk in dedup_chunks {
+                        sqlx::query("INSERT INTO xet_dedup_chunks (chunk_hash, xorb_hash) VALUES ($1, $2) ON CONFLICT (chunk_hash) DO NOTHING")
+                            .bind(chunk)
+                            .bind(&xorb.hash)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn xet_dedup_xorb(&self, chunk_hash: &str, now: i64) -> StoreResult<Option<XetXorb>> {
+                let row = sqlx::query(
+                    "SELECT x.hash, x.blob_sha256, x.size, x.meta FROM xet_dedup_chunks d \
+                     JOIN xet_xorbs x ON x.hash = d.xorb_hash WHERE d.chunk_hash = $1",
+                )
+                .bind(chunk_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let xorb = xorb_from(&row)?;
+                let touched = sqlx::query("UPDATE xet_xorbs SET touched_at = $1 WHERE hash = $2")
+                    .bind(now)
+                    .bind(&xorb.hash)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok((touched == 1).then_some(xorb))
+            }
+
+            async fn xet_sibling_xorbs(&self, xorb: &str, limit: i64) -> StoreResult<Vec<XetXorb>> {
+                let rows = sqlx::query(
+                    "SELECT x.hash, x.blob_sha256, x.size, x.meta FROM xet_xorbs x WHERE x.hash IN \
+                     (SELECT DISTINCT b.xorb_hash FROM xet_file_xorbs a JOIN xet_file_xorbs b ON b.file_hash = a.file_hash \
+                      WHERE a.xorb_hash = $1 AND b.xorb_hash <> $1) ORDER BY x.hash LIMIT $2",
+                )
+                .bind(xorb)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(xorb_from).collect::<Result<Vec<_>, _>>()?)
+            }
+
+            async fn put_xet_file(&self, file: &XetFile, xorbs: &[String], dedup_chunk: Option<(&str, &str)>, repo_id: i64, now: i64) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                // Touch first: a collection that already removed a xorb leaves nothing to touch.
+                for x in xorbs {
+                    let n = sqlx::query("UPDATE xet_xorbs SET touched_at = $1 WHERE hash = $2")
+                        .bind(now)
+                        .bind(x)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                }
+                let touched = sqlx::query("UPDATE xet_files SET created_at = $1 WHERE file_hash = $2")
+                    .bind(now)
+                    .bind(&file.file_hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if touched == 0 {
+                    sqlx::query(
+                        "INSERT INTO xet_files (file_hash, sha256, size, terms, created_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (file_hash) DO NOTHING",
+                    )
+                    .bind(&file.file_hash)
+                    .bind(&file.sha256)
+                    .bind(file.size)
+                    .bind(&file.terms)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    for x in xorbs {
+                        sqlx::query("INSERT INTO xet_file_xorbs (file_hash, xorb_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                            .bind(&file.file_hash)
+                            .bind(x)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                if let Some((chunk, xorb)) = dedup_chunk {
+                    sqlx::query("INSERT INTO xet_dedup_chunks (chunk_hash, xorb_hash) VALUES ($1, $2) ON CONFLICT (chunk_hash) DO NOTHING")
+                        .bind(chunk)
+                        .bind(xorb)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("INSERT INTO repo_lfs_objects (repo_id, sha256, size) VALUES ($1, $2, $3) ON CONFLICT (repo_id, sha256) DO NOTHING")
+                    .bind(repo_id)
+                    .bind(&file.sha256)
+                    .bind(file.size)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn xet_file(&self, file_hash: &str) -> StoreResult<Option<XetFile>> {
+                let row = sqlx::query("SELECT file_hash, sha256, size, terms FROM xet_files WHERE file_hash = $1")
+                    .bind(file_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| xet_file_from(&r)).transpose()?)
+            }
+
+            async fn xet_file_by_sha256(&self, sha256: &str) -> StoreResult<Option<XetFile>> {
+                let row = sqlx::query("SELECT file_hash, sha256, size, terms FROM xet_files WHERE sha256 = $1 ORDER BY file_hash LIMIT 1")
+                    .bind(sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| xet_file_from(&r)).transpose()?)
+            }
+
+            async fn xet_collect(&self, cutoff: i64) -> StoreResult<XetCollected> {
+                let mut tx = self.pool.begin().await?;
+                let files = sqlx::query(
+                    "DELETE FROM xet_files WHERE created_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM repo_lfs_objects r WHERE r.sha256 = xet_files.sha256)",
+                )
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let rows = sqlx::query(
+                    "DELETE FROM xet_xorbs WHERE touched_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM xet_file_xorbs f WHERE f.xorb_hash = xet_xorbs.hash) \
+                     RETURNING hash, blob_sha256, size, meta",
+                )
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?;
+                let xorbs = rows.iter().map(xorb_from).collect::<Result<Vec<_>, _>>()?;
+                tx.commit().await?;
+                Ok(XetCollected { files, xorbs })
+            }
+
+            async fn blob_in_use(&self, sha256: &str) -> StoreResult<bool> {
+                let row = sqlx::query(
+                    "SELECT 1 FROM xet_xorbs WHERE blob_sha256 = $1 \
+                     UNION ALL SELECT 1 FROM repo_lfs_objects WHERE sha256 = $1 \
+                     UNION ALL SELECT 1 FROM blobs WHERE sha256 = $1 LIMIT 1",
+                )
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
             }
 
             async fn setting_or_init(&self, key: &str, default: &str) -> StoreResult<String> {

@@ -106,6 +106,14 @@ enum AdminCommand {
     Token(TokenCommand),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Remove Xet data no repository needs any more (after repository deletions), now.
+    Gc {
+        /// Spare data touched in the last SECONDS (default: the configured xet_gc_grace_secs).
+        #[arg(long, value_name = "SECONDS")]
+        grace_secs: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +192,9 @@ struct FileConfig {
     secret_scanning: Option<bool>,
     expiry_check_interval_secs: Option<u64>,
     auth_failure_limit: Option<u32>,
+    xet_token_ttl_secs: Option<u64>,
+    xet_gc_grace_secs: Option<u64>,
+    xet_gc_interval_secs: Option<u64>,
     smtp: Option<FileSmtp>,
 }
 
@@ -231,6 +242,14 @@ expiry_check_interval_secs = 3600
 # Failed authentications per client address in five minutes before it gets 429.
 auth_failure_limit = 20
 
+# Lifetime (seconds) of the Xet access tokens clients get for uploads and downloads.
+xet_token_ttl_secs = 3600
+
+# Xet data no repository needs any more (after deletions) is removed once untouched this long
+# (seconds), every xet_gc_interval_secs (0: only with `hangar admin gc`).
+xet_gc_grace_secs = 86400
+xet_gc_interval_secs = 3600
+
 # Outgoing mail. Without this section, mail is written to <data_dir>/outbox/*.eml and its links logged.
 # [smtp]
 # host = "smtp.example.com"
@@ -253,6 +272,9 @@ const KNOWN_ENV: &[&str] = &[
     "HANGAR_SECRET_SCANNING",
     "HANGAR_EXPIRY_CHECK_INTERVAL_SECS",
     "HANGAR_AUTH_FAILURE_LIMIT",
+    "HANGAR_XET_TOKEN_TTL_SECS",
+    "HANGAR_XET_GC_GRACE_SECS",
+    "HANGAR_XET_GC_INTERVAL_SECS",
     "HANGAR_SMTP_HOST",
     "HANGAR_SMTP_PORT",
     "HANGAR_SMTP_USERNAME",
@@ -318,6 +340,15 @@ fn build_config(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Co
     }
     if let Some(n) = env_parse::<u32>("HANGAR_AUTH_FAILURE_LIMIT")?.or(file.auth_failure_limit) {
         config.auth_failure_limit = n;
+    }
+    if let Some(n) = env_parse::<u64>("HANGAR_XET_TOKEN_TTL_SECS")?.or(file.xet_token_ttl_secs) {
+        config.xet_token_ttl_secs = n;
+    }
+    if let Some(n) = env_parse::<u64>("HANGAR_XET_GC_GRACE_SECS")?.or(file.xet_gc_grace_secs) {
+        config.xet_gc_grace_secs = n;
+    }
+    if let Some(n) = env_parse::<u64>("HANGAR_XET_GC_INTERVAL_SECS")?.or(file.xet_gc_interval_secs) {
+        config.xet_gc_interval_secs = n;
     }
     let fs = file.smtp.unwrap_or_default();
     if let Some(host) = env_var("HANGAR_SMTP_HOST").or(fs.host) {
@@ -394,6 +425,17 @@ async fn admin(global: &Global, cmd: &AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::Migrate => {
             println!("database is up to date ({})", store.backend());
+        }
+        AdminCommand::Gc { grace_secs, json } => {
+            drop(store);
+            let grace = grace_secs.unwrap_or(config.xet_gc_grace_secs);
+            let state = hangar_server::state::AppState::open(config).await?;
+            let c = hangar_server::handlers::xet::collect_garbage(&state, grace).await?;
+            if *json {
+                println!("{}", serde_json::to_string(&c)?);
+            } else {
+                println!("removed {} files and {} xorbs ({} bytes)", c.files, c.xorbs, c.bytes);
+            }
         }
         AdminCommand::User(UserCommand::Create { name, email, password, password_file, verified, site_admin }) => {
             let password = match (password, password_file) {

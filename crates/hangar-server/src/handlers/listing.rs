@@ -58,7 +58,8 @@ pub async fn tree(
     let entries = list_tree(&state, dir, &sub, recursive).await?;
     let start: usize = get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
     let end = (start + TREE_PAGE).min(entries.len());
-    let page: Vec<Value> = entries.get(start..end).unwrap_or(&[]).iter().map(|e| e.to_json()).collect();
+    let mut page: Vec<Value> = entries.get(start..end).unwrap_or(&[]).iter().map(|e| e.to_json()).collect();
+    add_xet_hashes(&state, &mut page).await?;
     let mut resp = Json(page).into_response();
     if end < entries.len() {
         // Pin the listing to the resolved commit so later pages cannot mix revisions.
@@ -104,8 +105,22 @@ pub async fn paths_info(
     for raw in paths {
         let Ok(path) = normalize_repo_path(&raw) else { continue };
         if let Some(found) = lookup(&state, root, &path).await? {
-            out.push(listed(&state, path, &found).await?.to_json());
+            let mut v = listed(&state, path, &found).await?.to_json();
+            add_xet_hashes(&state, std::slice::from_mut(&mut v)).await?;
+            out.push(v);
         }
     }
     Ok(Json(out))
+}
+
+/// Files stored through Xet carry their Xet hash, as on the Hub: Xet-capable clients download
+/// them from the CAS server.
+async fn add_xet_hashes(state: &AppState, entries: &mut [Value]) -> ApiResult<()> {
+    for e in entries {
+        let Some(sha) = e.get("lfs").and_then(|l| l.get("oid")).and_then(|o| o.as_str()).map(str::to_owned) else { continue };
+        if let Some(x) = state.store.xet_file_by_sha256(&sha).await? {
+            e["xetHash"] = x.file_hash.into();
+        }
+    }
+    Ok(())
 }

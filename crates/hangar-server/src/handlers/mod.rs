@@ -14,6 +14,7 @@ pub mod repos;
 pub mod resolve;
 pub mod validate;
 pub mod whoami;
+pub mod xet;
 
 use serde::Deserialize;
 

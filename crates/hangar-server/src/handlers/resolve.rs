@@ -1,6 +1,7 @@
 //! `HEAD|GET /{prefix}{repo}/resolve/{rev}/{path}`: file downloads with the headers every official
 //! client reads (`X-Repo-Commit`, `ETag`, sizes) and byte ranges.
 
+use crate::access::BaseUrl;
 use crate::auth::ClientIp;
 use crate::{access, auth};
 use crate::error::{header_safe, ApiError, ApiResult};
@@ -24,16 +25,16 @@ pub struct ResolvePath {
     path: String,
 }
 
-pub async fn resolve_model(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, ip, method, headers, RepoType::Model, p).await
+pub async fn resolve_model(state: State<AppState>, ip: ClientIp, base: BaseUrl, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, base, method, headers, RepoType::Model, p).await
 }
 
-pub async fn resolve_dataset(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, ip, method, headers, RepoType::Dataset, p).await
+pub async fn resolve_dataset(state: State<AppState>, ip: ClientIp, base: BaseUrl, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, base, method, headers, RepoType::Dataset, p).await
 }
 
-pub async fn resolve_space(state: State<AppState>, ip: ClientIp, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
-    resolve(state, ip, method, headers, RepoType::Space, p).await
+pub async fn resolve_space(state: State<AppState>, ip: ClientIp, base: BaseUrl, method: Method, headers: HeaderMap, Path(p): Path<ResolvePath>) -> ApiResult<Response> {
+    resolve(state, ip, base, method, headers, RepoType::Space, p).await
 }
 
 /// Some clients send `refs/pr/1` unencoded; the router then sees the revision `refs`.
@@ -76,7 +77,7 @@ fn hv(s: &str) -> HeaderValue {
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(repo_type = %t))]
-async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
+async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, base: BaseUrl, method: Method, headers: HeaderMap, t: RepoType, p: ResolvePath) -> ApiResult<Response> {
     let id = RepoId::new(&p.namespace, &p.name)?;
     let (rev, raw_path) = split_literal_ref(p.rev, p.path);
     // The hottest path of the hub: who is calling, the repository and the revision's ref are read
@@ -108,6 +109,9 @@ async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, method: 
     let size = blob.size as u64;
     // The ETag names the blob in every client cache: git SHA-1 for regular files, SHA-256 for LFS.
     let etag = if blob.lfs { blob.sha256.clone() } else { oid.hex() };
+    // A large file uploaded through Xet: Xet-capable clients download its chunks from the CAS
+    // server; everyone else gets the same bytes here.
+    let xet = if blob.lfs { state.store.xet_file_by_sha256(&blob.sha256).await? } else { None };
 
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
@@ -127,6 +131,12 @@ async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, method: 
     if blob.lfs {
         h.insert("x-linked-etag", hv(&format!("\"{etag}\"")));
         h.insert("x-linked-size", hv(&size.to_string()));
+    }
+    if let Some(x) = &xet {
+        h.insert("x-xet-hash", hv(&x.file_hash));
+        let refresh = format!("{}/api/{}/{}/xet-read-token/{}", base.0, t.plural(), id, commit.hex());
+        let info = format!("{}{}/v1/reconstructions/{}", base.0, crate::handlers::xet::CAS_PREFIX, x.file_hash);
+        h.insert(header::LINK, hv(&format!("<{refresh}>; rel=\"xet-auth\", <{info}>; rel=\"xet-reconstruction-info\"")));
     }
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -149,6 +159,8 @@ async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, method: 
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     let body = if method == Method::HEAD || len == 0 {
         Body::empty()
+    } else if let Some(x) = xet.as_ref().filter(|_| state.blobs.local_path(&blob.sha256).is_none_or(|p| !p.exists())) {
+        crate::handlers::xet::stream_file(&state, x, offset, len).await?
     } else {
         Body::from_stream(state.blobs.stream_range(&blob.sha256, offset, len).await?)
     };
