@@ -106,6 +106,23 @@ def write_random_file(path: Path, size: int) -> BigFile:
     return BigFile(path=path, size=size, sha256=h.hexdigest())
 
 
+def write_binary_file(path: Path, size: int) -> BigFile:
+    """Like `write_random_file`, but the first byte is NUL: the server classifies the file as binary, so the client
+    uploads it as a large file (LFS or Xet) whatever its size."""
+    h = hashlib.sha256()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        remaining = size
+        while remaining:
+            chunk = os.urandom(min(MIB, remaining))
+            if remaining == size:
+                chunk = b"\0" + chunk[1:]
+            h.update(chunk)
+            f.write(chunk)
+            remaining -= len(chunk)
+    return BigFile(path=path, size=size, sha256=h.hexdigest())
+
+
 def read_range(path: Path | str, start: int, end_inclusive: int) -> bytes:
     with open(path, "rb") as f:
         f.seek(start)

@@ -245,3 +245,51 @@ async fn xet_tokens_are_bound_to_one_repo_and_to_read_or_write() {
     let tampered = Xet { cas: rx.cas.clone(), token: rx.token.replacen(".r.", ".w.", 1) };
     assert_eq!(tampered.post(&hub, "/v1/shards", up.shard.clone()).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn garbage_collection_spares_uploads_in_flight_and_frees_deleted_repos_data() {
+    let hub = Hub::start().await;
+    let (write, repo) = setup(&hub, false).await;
+    let x = xet(&hub, &write, &repo, "write").await;
+    let data = testing::sample_data(400_000, 21);
+    let up = testing::upload_with_xorb_limit(&data, 64 * 1024, 3, true);
+    for (h, b) in &up.xorbs {
+        assert_eq!(x.post(&hub, &format!("/v1/xorbs/default/{}", h.hex()), b.clone()).await.status(), StatusCode::OK);
+    }
+    // The xorbs are sent, the shard not yet: a collection with the grace period leaves them alone.
+    let c = hangar_server::handlers::xet::collect_garbage(&hub.state, 3600).await.unwrap();
+    assert_eq!((c.files, c.xorbs), (0, 0));
+    assert_eq!(x.post(&hub, "/v1/shards", up.shard.clone()).await.status(), StatusCode::OK);
+    assert_eq!(commit_lfs(&hub, &write, &repo, "a.bin", &up.sha256, data.len()).await.status(), StatusCode::OK);
+
+    // Linked to a repository: nothing is collected, whatever the grace period.
+    let c = hangar_server::handlers::xet::collect_garbage(&hub.state, 0).await.unwrap();
+    assert_eq!((c.files, c.xorbs), (0, 0));
+
+    // The repository is deleted: its file and xorbs go, bytes included.
+    let blobs: Vec<String> = xorb_blobs(&hub, &up).await;
+    let admin = hub.token("alice", "admin").await;
+    let r = hub.http.delete(format!("{}/api/repos/delete", hub.url)).bearer_auth(&admin).json(&json!({"name": "model", "type": "model"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let c = hangar_server::handlers::xet::collect_garbage(&hub.state, 0).await.unwrap();
+    assert_eq!((c.files, c.xorbs as usize), (1, up.xorbs.len()));
+    assert!(c.bytes > 0);
+    for b in blobs {
+        assert!(!hub.state.blobs.exists(&b).await.unwrap(), "xorb bytes {b} removed");
+    }
+    assert!(hub.state.store.xet_file(&up.file_hash.hex()).await.unwrap().is_none());
+
+    // A shard sent after its xorbs were collected is refused with a clear message; nothing is linked.
+    hub.create_repo(&write, "again", false).await;
+    let x2 = xet(&hub, &write, "alice/again", "write").await;
+    let r = x2.post(&hub, "/v1/shards", up.shard.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn xorb_blobs(hub: &Hub, up: &Upload) -> Vec<String> {
+    let mut out = Vec::new();
+    for (h, _) in &up.xorbs {
+        out.push(hub.state.store.xet_xorb(&h.hex()).await.unwrap().unwrap().blob_sha256);
+    }
+    out
+}

@@ -892,3 +892,49 @@ on_both!(device_codes_and_refresh_tokens, |store| {
     store.set_token_expiry(t.id, Some(9_000_000)).await.unwrap();
     assert_eq!(store.token_by_id(t.id).await.unwrap().unwrap().expires_at, Some(9_000_000));
 });
+
+on_both!(xet_storage_and_collection, |store| {
+    let xorb = |h: &str, blob: &str| XetXorb { hash: h.into(), blob_sha256: blob.into(), size: 10, meta: vec![1, 2, 3] };
+    let file = |h: &str, sha: &str| XetFile { file_hash: h.into(), sha256: sha.into(), size: 20, terms: vec![9, 9] };
+    let keep = make_repo(&store, "xet", "keep", false).await;
+    let drop = make_repo(&store, "xet", "drop", false).await;
+
+    // Xorbs: stored once; storing again only touches.
+    assert!(store.put_xet_xorb(&xorb("x1", "b1"), &["c1".into()], 1_000).await.unwrap());
+    assert!(!store.put_xet_xorb(&xorb("x1", "b1"), &["c9".into()], 2_000).await.unwrap());
+    assert!(store.put_xet_xorb(&xorb("x2", "b2"), &[], 1_000).await.unwrap());
+    assert!(store.put_xet_xorb(&xorb("x3", "b3"), &["c3".into()], 1_000).await.unwrap());
+    assert_eq!(store.xet_xorb("x1").await.unwrap().unwrap(), xorb("x1", "b1"));
+    assert!(store.xet_xorb("nope").await.unwrap().is_none());
+    assert_eq!(store.xet_dedup_xorb("c1", 3_000).await.unwrap().unwrap().hash, "x1");
+    assert!(store.xet_dedup_xorb("c9", 3_000).await.unwrap().is_none(), "a known xorb's second upload adds no index entries");
+
+    // Files: x1+x2 in `keep` and `drop`, x3 only in `drop`.
+    assert!(store.put_xet_file(&file("f1", "s1"), &["x1".into(), "x2".into()], Some(("c1b", "x1")), keep.id, 3_000).await.unwrap());
+    assert!(store.put_xet_file(&file("f1", "s1"), &["x1".into(), "x2".into()], None, drop.id, 3_000).await.unwrap());
+    assert!(store.put_xet_file(&file("f3", "s3"), &["x3".into()], None, drop.id, 3_000).await.unwrap());
+    assert!(!store.put_xet_file(&file("f4", "s4"), &["gone".into()], None, keep.id, 3_000).await.unwrap(), "a missing xorb writes nothing");
+    assert!(store.xet_file("f4").await.unwrap().is_none());
+    assert_eq!(store.repo_lfs_object(keep.id, "s4").await.unwrap(), None);
+    assert_eq!(store.xet_file("f1").await.unwrap().unwrap(), file("f1", "s1"));
+    assert_eq!(store.xet_file_by_sha256("s3").await.unwrap().unwrap().file_hash, "f3");
+    assert_eq!(store.repo_lfs_object(drop.id, "s3").await.unwrap(), Some(20));
+    assert_eq!(store.xet_dedup_xorb("c1b", 3_000).await.unwrap().unwrap().hash, "x1", "a file's first chunk is indexed");
+    let siblings: Vec<String> = store.xet_sibling_xorbs("x1", 10).await.unwrap().into_iter().map(|x| x.hash).collect();
+    assert_eq!(siblings, vec!["x2".to_owned()]);
+
+    // Nothing is collected while everything is linked or within its grace period.
+    assert_eq!(store.xet_collect(2_500).await.unwrap(), XetCollected::default());
+    store.delete_repo(drop.id).await.unwrap();
+    // An unreferenced xorb uploaded late (an upload in flight) is spared by the cutoff.
+    assert!(store.put_xet_xorb(&xorb("x5", "b5"), &[], 9_000).await.unwrap());
+    let gone = store.xet_collect(5_000).await.unwrap();
+    assert_eq!(gone.files, 1, "f3 lost its only repository");
+    assert_eq!(gone.xorbs.iter().map(|x| x.hash.as_str()).collect::<Vec<_>>(), vec!["x3"]);
+    assert!(store.xet_file("f3").await.unwrap().is_none());
+    assert!(store.xet_dedup_xorb("c3", 6_000).await.unwrap().is_none(), "the index forgets collected xorbs");
+    assert!(store.xet_file("f1").await.unwrap().is_some(), "f1 is still in `keep`");
+    assert!(store.xet_xorb("x5").await.unwrap().is_some());
+    assert!(!store.blob_in_use("b3").await.unwrap());
+    assert!(store.blob_in_use("b1").await.unwrap());
+});

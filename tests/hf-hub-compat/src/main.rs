@@ -7,7 +7,15 @@
 //!     [--repo-type model|dataset|space] [--revision REV] --file PATH --cache-dir DIR
 //! hf-hub-compat info --client {0.4-sync|1} --repo NS/NAME
 //!     [--repo-type model|dataset|space] [--revision REV]
+//! hf-hub-compat upload --client 1 --repo NS/NAME
+//!     [--repo-type model|dataset|space] [--revision REV] --file LOCAL_PATH --path-in-repo PATH
 //! ```
+//!
+//! `upload` commits one local file with hf-hub 1.x (`HFRepository::upload_file`;
+//! 0.4 cannot upload): the client asks `preupload` how to send it, and for a
+//! large file offers `xet` in the LFS batch request; it uploads through Xet only
+//! when the server answers `"transfer": "xet"` and otherwise inlines the content
+//! (base64) in the commit. It prints the commit id.
 //!
 //! The endpoint comes from `HF_ENDPOINT`. The token is whatever each client
 //! version reads by itself: 0.4 reads only `$HF_HOME/token` (through
@@ -32,6 +40,7 @@ type BoxError = Box<dyn std::error::Error>;
 const USAGE: &str = "usage:
   hf-hub-compat download --client {0.4-sync|0.4-tokio|1} --repo NS/NAME [--repo-type model|dataset|space] [--revision REV] --file PATH --cache-dir DIR
   hf-hub-compat info --client {0.4-sync|1} --repo NS/NAME [--repo-type model|dataset|space] [--revision REV]
+  hf-hub-compat upload --client 1 --repo NS/NAME [--repo-type model|dataset|space] [--revision REV] --file LOCAL_PATH --path-in-repo PATH
 
 Environment: HF_ENDPOINT (server URL); token as each client reads it
 (0.4: $HF_HOME/token only; 1.x: HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token).";
@@ -54,6 +63,7 @@ enum Kind {
 enum Command {
     Download,
     Info,
+    Upload,
 }
 
 #[derive(Debug)]
@@ -65,6 +75,7 @@ struct Args {
     revision: Option<String>,
     file: Option<String>,
     cache_dir: Option<PathBuf>,
+    path_in_repo: Option<String>,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -72,6 +83,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     let command = match it.next().map(String::as_str) {
         Some("download") => Command::Download,
         Some("info") => Command::Info,
+        Some("upload") => Command::Upload,
         Some("-h") | Some("--help") | Some("help") => return Err(String::new()),
         Some(other) => return Err(format!("unknown subcommand {other:?}")),
         None => return Err("missing subcommand".into()),
@@ -82,6 +94,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut revision = None;
     let mut file = None;
     let mut cache_dir = None;
+    let mut path_in_repo = None;
     while let Some(flag) = it.next() {
         // Accept both `--flag value` and `--flag=value`.
         let (name, inline) = match flag.split_once('=') {
@@ -119,6 +132,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--revision" => revision = Some(value),
             "--file" => file = Some(value),
             "--cache-dir" => cache_dir = Some(PathBuf::from(value)),
+            "--path-in-repo" => path_in_repo = Some(value),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -141,6 +155,17 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                 return Err("info: --client must be 0.4-sync or 1".into());
             }
         }
+        Command::Upload => {
+            if client != Client::V1 {
+                return Err("upload: --client must be 1 (hf-hub 0.4 cannot upload)".into());
+            }
+            if file.is_none() {
+                return Err("upload: --file is required".into());
+            }
+            if path_in_repo.is_none() {
+                return Err("upload: --path-in-repo is required".into());
+            }
+        }
     }
     Ok(Args {
         command,
@@ -150,6 +175,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         revision,
         file,
         cache_dir,
+        path_in_repo,
     })
 }
 
@@ -214,6 +240,22 @@ async fn download_1<T: hub1::RepoType>(
         .maybe_revision(revision)
         .send()
         .await?)
+}
+
+async fn upload_1<T: hub1::RepoType>(
+    repo: hub1::HFRepository<T>,
+    file: &Path,
+    path_in_repo: &str,
+    revision: Option<String>,
+) -> Result<Option<String>, BoxError> {
+    let info = repo
+        .upload_file()
+        .source(hub1::repository::AddSource::file(file))
+        .path_in_repo(path_in_repo)
+        .maybe_revision(revision)
+        .send()
+        .await?;
+    Ok(info.commit_oid)
 }
 
 // ---------------------------------------------------------------- commands
@@ -304,6 +346,21 @@ fn info(args: &Args) -> Result<serde_json::Value, BoxError> {
     Ok(json!({ "sha": sha, "files": files }))
 }
 
+fn upload(args: &Args) -> Result<serde_json::Value, BoxError> {
+    let file = Path::new(args.file.as_deref().expect("checked by parse_args"));
+    let path_in_repo = args.path_in_repo.as_deref().expect("checked by parse_args");
+    let client = client_1(None)?;
+    let (ns, name) = hub1::split_id(&args.repo);
+    let rev = args.revision.clone();
+    let rt = runtime()?;
+    let commit = match args.kind {
+        Kind::Model => rt.block_on(upload_1(client.model(ns, name), file, path_in_repo, rev))?,
+        Kind::Dataset => rt.block_on(upload_1(client.dataset(ns, name), file, path_in_repo, rev))?,
+        Kind::Space => rt.block_on(upload_1(client.space(ns, name), file, path_in_repo, rev))?,
+    };
+    Ok(json!({ "commit": commit, "path_in_repo": path_in_repo }))
+}
+
 fn report(err: &(dyn std::error::Error + 'static)) {
     eprintln!("error: {err}");
     let mut source = err.source();
@@ -335,6 +392,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Download => download(&args),
         Command::Info => info(&args),
+        Command::Upload => upload(&args),
     };
     match result {
         Ok(value) => {
