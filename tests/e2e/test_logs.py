@@ -13,7 +13,7 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from hangar_e2e import MIB, HangarServer, database_url, free_port, hangar_bin, unique_name, with_one_letter_changed, write_random_file
+from hangar_e2e import MIB, HangarServer, http, database_url, free_port, hangar_bin, unique_name, with_one_letter_changed, write_random_file
 
 
 @pytest.fixture
@@ -42,6 +42,9 @@ def test_no_secret_appears_in_the_server_log(verbose_server, tmp_path):
     api.hf_hub_download(repo, "big.bin", cache_dir=tmp_path / "cache")
     with pytest.raises(HfHubHTTPError):
         HfApi(endpoint=srv.endpoint, token=with_one_letter_changed(token)).whoami()
+    # A Xet token, used on the CAS server (with the client's default settings the upload above used one too).
+    xet = http("GET", f"{srv.endpoint}/api/models/{repo}/xet-read-token/main", token=token).json()
+    assert http("GET", f"{xet['casUrl']}/v1/chunks/default/{'0' * 64}", token=xet["accessToken"]).status == 404
     srv.stop()
 
     log = srv.log_path.read_text(errors="replace")
@@ -53,6 +56,7 @@ def test_no_secret_appears_in_the_server_log(verbose_server, tmp_path):
     assert email not in log
     # Signed LFS URLs were handed out and used: none of their signatures may be logged.
     assert not re.search(r"sig=[0-9a-f]{16}", log), "an upload URL signature was logged"
+    assert xet["accessToken"].rsplit(".", 1)[1][:16] not in log, "a Xet token was logged"
 
 
 def test_account_flows_keep_passwords_tokens_and_emails_out_of_the_log(verbose_server):
