@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/chunks/{prefix}/{hash}", get(xet::get_chunk))
         .route("/v1/reconstructions/{hash}", get(xet::reconstruction_v1))
         .route("/v2/reconstructions/{hash}", get(xet::reconstruction_v2))
+        .route("/v2/file-chunk-hashes/{hash}", get(xet::file_chunk_hashes))
         .route("/v1/fetch/{hash}", get(xet::fetch))
         .route("/v1/telemetry", post(xet::telemetry))
         .layer(DefaultBodyLimit::max(xet::MAX_XORB_BYTES));

@@ -293,3 +293,120 @@ async fn xorb_blobs(hub: &Hub, up: &Upload) -> Vec<String> {
     }
     out
 }
+
+/// The chunks `(hash, size)` of an uploaded file, from its stored xorbs.
+async fn stored_chunks(hub: &Hub, up: &Upload) -> Vec<(hangar_xet::MerkleHash, u64)> {
+    let mut metas = std::collections::HashMap::new();
+    for t in &up.terms {
+        let row = hub.state.store.xet_xorb(&t.xorb.hex()).await.unwrap().unwrap();
+        metas.insert(t.xorb, hangar_xet::XorbMeta::from_bytes(&row.meta).unwrap());
+    }
+    hangar_xet::file_chunks(&up.terms, |h| metas.get(h).cloned()).unwrap()
+}
+
+#[tokio::test]
+async fn file_chunk_hashes_answer_as_the_client_reads_them() {
+    let hub = Hub::start().await;
+    let (write, repo) = setup(&hub, true).await;
+    hub.create_repo(&write, "other", true).await;
+    // 16 KiB chunks (a stable CDC size), 4 per xorb, the last one short.
+    const CS: u64 = 16 * 1024;
+    let data = testing::sample_data(21 * CS as usize + 5000, 41);
+    let size = data.len() as u64;
+    let up = testing::upload_with_xorb_limit(&data, CS as usize, 4, true);
+    let x = xet(&hub, &write, &repo, "write").await;
+    assert_eq!(x.upload(&hub, &up).await.status(), StatusCode::OK);
+    let chunks = stored_chunks(&hub, &up).await;
+    let mut bounds = vec![0u64];
+    for c in &chunks {
+        bounds.push(bounds.last().unwrap() + c.1);
+    }
+
+    let read = hub.token("alice", "read").await;
+    let rx = xet(&hub, &read, &repo, "read").await;
+    let path = format!("/v2/file-chunk-hashes/{}", up.file_hash.hex());
+    let ask = |header: Option<String>, who: &Xet| {
+        let mut req = hub.http.get(format!("{}{path}", who.cas)).bearer_auth(&who.token);
+        if let Some(h) = header {
+            req = req.header("X-Range-Dirty", h);
+        }
+        req.send()
+    };
+
+    // (header, expected windows): inside one chunk; across a chunk and xorb boundary plus a range
+    // far from it; two overlapping ranges merged; the last byte.
+    let cases = [
+        (format!("bytes={}-{}", 5 * CS + 100, 5 * CS + 199), vec![[5 * CS, 8 * CS]]),
+        (format!("bytes={}-{},{}-{}", 3 * CS + 10, 4 * CS + 9, 15 * CS, 15 * CS), vec![[3 * CS, 7 * CS], [15 * CS, 18 * CS]]),
+        (format!("bytes={}-{},{}-{}", 0, 500, 100, CS), vec![[0, 4 * CS]]),
+        (format!("bytes={}-{}", size - 1, size - 1), vec![[21 * CS, size]]),
+    ];
+    for (header, expected) in cases {
+        let r = ask(Some(header.clone()), &rx).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{header}");
+        let v: Value = r.json().await.unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys.len(), 5, "{v}");
+        for k in ["totalChunks", "fileSize", "windows", "hashRanges", "gapVerification"] {
+            assert!(keys.contains(&k), "{k} missing in {v}");
+        }
+        assert_eq!(v["totalChunks"], chunks.len() as u64);
+        assert_eq!(v["fileSize"], size);
+        let windows: Vec<[u64; 2]> = v["windows"].as_array().unwrap().iter().map(|w| serde_json::from_value(w["dirtyByteRange"].clone()).unwrap()).collect();
+        assert_eq!(windows, expected, "{header}");
+        let gaps: Vec<Option<hangar_xet::MerkleHashSubtree>> = serde_json::from_value(v["hashRanges"].clone()).unwrap();
+        assert_eq!(gaps.len(), windows.len() + 1);
+
+        // The client's merge, with the original bytes in every window: the file hash again.
+        let mut seq = Vec::new();
+        let (first_at_start, last_at_end) = (gaps[0].is_none(), gaps.last().unwrap().is_none());
+        for (i, (w, gap)) in windows.iter().zip(&gaps).enumerate() {
+            seq.extend(gap.clone());
+            let a = bounds.iter().position(|&b| b == w[0]).unwrap();
+            let b = bounds.iter().position(|&b| b == w[1]).unwrap();
+            seq.push(hangar_xet::MerkleHashSubtree::from_chunks(i == 0 && first_at_start, &chunks[a..b], i == windows.len() - 1 && last_at_end));
+        }
+        seq.extend(gaps.last().unwrap().clone());
+        let merged = hangar_xet::MerkleHashSubtree::merge(&seq).unwrap();
+        assert_eq!(merged.final_hash().unwrap().hmac(hangar_xet::MerkleHash::default()), up.file_hash, "{header}");
+
+        // One verification hash (hex) per term no window touches, as the shard had it.
+        let shard_verification = verification(&hub, &up).await;
+        let mut expected_gv = Vec::new();
+        let mut pos = 0u64;
+        for (t, h) in up.terms.iter().zip(&shard_verification) {
+            let end = pos + t.unpacked_len as u64;
+            if !windows.iter().any(|w| w[0] < end && pos < w[1]) {
+                expected_gv.push(Value::from(h.hex()));
+            }
+            pos = end;
+        }
+        assert_eq!(v["gapVerification"], Value::Array(expected_gv), "{header}");
+    }
+
+    // No header, garbage, a range past the end, too many ranges: 400.
+    let too_many = format!("bytes={}", (0..1001).map(|i| format!("{i}-{i}")).collect::<Vec<_>>().join(","));
+    for header in [None, Some("garbage".to_owned()), Some("bytes=10-5".to_owned()), Some(format!("bytes={size}-{}", size + 10)), Some(too_many)] {
+        let r = ask(header.clone(), &rx).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{header:?}");
+    }
+    // A token of another repository, an unknown file: the same 404.
+    let other = xet(&hub, &write, "alice/other", "read").await;
+    let r = ask(Some("bytes=0-0".to_owned()), &other).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let unknown = testing::sample_data(10, 1);
+    let r = rx.get(&hub, &format!("/v2/file-chunk-hashes/{}", testing::upload(&unknown, 1024, false).file_hash.hex())).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST); // no header
+    let r = hub
+        .http
+        .get(format!("{}/v2/file-chunk-hashes/{}", rx.cas, testing::upload(&unknown, 1024, false).file_hash.hex()))
+        .bearer_auth(&rx.token)
+        .header("X-Range-Dirty", "bytes=0-0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // No token at all.
+    let r = hub.http.get(format!("{}{path}", rx.cas)).header("X-Range-Dirty", "bytes=0-0").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -22,6 +22,7 @@ use xet_core_structures::metadata_shard::xorb_structs::{
     MDBXorbInfo, XorbChunkSequenceEntry, XorbChunkSequenceHeader, MDB_DEFAULT_XORB_FLAG,
 };
 use xet_core_structures::metadata_shard::MDBShardInfo;
+use xet_core_structures::xorb_object::constants::is_stable_chunk_size;
 use xet_core_structures::xorb_object::{
     deserialize_chunk_to_writer, parse_chunk_header, reconstruct_xorb_with_footer, XorbObject,
     XORB_CHUNK_HEADER_LENGTH,
@@ -825,4 +826,323 @@ pub fn dedup_shard(
     )
     .map_err(|e| XetError::Internal(format!("keying dedup shard: {e}")))?;
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// File chunk hashes (`GET /v2/file-chunk-hashes/{file}`)
+// ---------------------------------------------------------------------------------------------
+
+pub use xet_core_structures::merklehash::MerkleHashSubtree;
+
+/// Header naming the byte ranges a client is about to rewrite, in `Range` syntax:
+/// `bytes=A-B,C-D` with inclusive ends.
+pub const X_RANGE_DIRTY_HEADER: &str = "X-Range-Dirty";
+/// Most ranges accepted in one [`X_RANGE_DIRTY_HEADER`].
+pub const MAX_DIRTY_RANGES: usize = 1000;
+
+/// The answer to a file chunk hashes request, field for field the `FileChunkHashesResponse` of
+/// `xet-client` (which serializes it in camelCase: `totalChunks`, `fileSize`,
+/// `windows: [{"dirtyByteRange": [start, end]}]`, `hashRanges`, `gapVerification` as hex hashes).
+///
+/// The client re-chunks each window with its edits and merges
+/// `[hash_ranges[0], window 0, hash_ranges[1], …, hash_ranges[n]]` with
+/// [`MerkleHashSubtree::merge`] (skipping the `None` gaps) to get the new file hash, without ever
+/// seeing the hashes of the chunks it keeps.
+#[derive(Clone, Debug)]
+pub struct FileChunkHashes {
+    /// Number of chunks in the file.
+    pub total_chunks: u64,
+    /// Size of the file in bytes.
+    pub file_size: u64,
+    /// The windows to re-upload, `[start, end)` in file bytes: sorted, disjoint, on chunk
+    /// boundaries, covering every dirty range.
+    pub windows: Vec<(u64, u64)>,
+    /// `windows.len() + 1` subtrees of the chunks before, between and after the windows; `None`
+    /// when that gap holds no chunk.
+    pub hash_ranges: Vec<Option<MerkleHashSubtree>>,
+    /// The verification range hash of every term that no window touches, in file order (what the
+    /// client copies into the verification section of the shard of the edited file).
+    pub gap_verification: Vec<MerkleHash>,
+}
+
+/// Parses an [`X_RANGE_DIRTY_HEADER`] value (`None` when the header is missing) into half-open
+/// byte ranges `[start, end)`, in the order given. Refuses a missing or non-UTF-8 value, any
+/// unit but `bytes`, a range that is not `A-B` with `A <= B` (no open or suffix ranges: the
+/// client never sends them), no range at all and more than [`MAX_DIRTY_RANGES`] ranges.
+pub fn parse_dirty_ranges(value: Option<&[u8]>) -> Result<Vec<(u64, u64)>, XetError> {
+    let value =
+        value.ok_or_else(|| invalid(format!("the {X_RANGE_DIRTY_HEADER} header is required")))?;
+    let value = std::str::from_utf8(value)
+        .map_err(|_| invalid(format!("the {X_RANGE_DIRTY_HEADER} header is not text")))?;
+    let unparsable = || {
+        invalid(format!(
+            "invalid {X_RANGE_DIRTY_HEADER} header {value:?}: expected bytes=A-B[,C-D...] with inclusive ends"
+        ))
+    };
+    let spec = value.trim().strip_prefix("bytes=").ok_or_else(unparsable)?;
+    let mut out = Vec::new();
+    for part in spec.split(',') {
+        if out.len() == MAX_DIRTY_RANGES {
+            return Err(invalid(format!(
+                "the {X_RANGE_DIRTY_HEADER} header names more than {MAX_DIRTY_RANGES} ranges"
+            )));
+        }
+        let (a, b) = part.trim().split_once('-').ok_or_else(unparsable)?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+        let (a, b) = (a.trim(), b.trim());
+        if !digits(a) || !digits(b) {
+            return Err(unparsable());
+        }
+        let start: u64 = a.parse().map_err(|_| unparsable())?;
+        let last: u64 = b.parse().map_err(|_| unparsable())?;
+        if last < start || last == u64::MAX {
+            return Err(unparsable());
+        }
+        out.push((start, last + 1));
+    }
+    Ok(out)
+}
+
+/// The chunks of a file, `(hash, size)` in order, from its terms and the stored xorbs (`xorb`
+/// looks one up). A missing xorb, a term outside its xorb or a term whose size does not match
+/// its chunks is an [`XetError::Internal`]: stored files were verified against their xorbs.
+pub fn file_chunks(
+    terms: &[Term],
+    xorb: impl FnMut(&MerkleHash) -> Option<XorbMeta>,
+) -> Result<Vec<(MerkleHash, u64)>, XetError> {
+    let mut out = Vec::new();
+    for_each_term_chunks(terms, xorb, |_, chunks| {
+        out.extend(chunks.iter().map(|c| (c.hash, c.unpacked_len as u64)))
+    })?;
+    Ok(out)
+}
+
+/// Calls `f(term index, chunks of the term)` for every term, in order.
+fn for_each_term_chunks(
+    terms: &[Term],
+    mut xorb: impl FnMut(&MerkleHash) -> Option<XorbMeta>,
+    mut f: impl FnMut(usize, &[ChunkMeta]),
+) -> Result<(), XetError> {
+    let mut cache: HashMap<MerkleHash, XorbMeta> = HashMap::new();
+    for (i, t) in terms.iter().enumerate() {
+        let meta = match cache.entry(t.xorb) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let meta = xorb(&t.xorb).ok_or_else(|| {
+                    XetError::Internal(format!("xorb {} of a stored file is missing", t.xorb.hex()))
+                })?;
+                v.insert(meta)
+            }
+        };
+        let (s, e) = meta
+            .check_range(t.chunk_start, t.chunk_end)
+            .filter(|_| meta.hash == t.xorb)
+            .ok_or_else(|| {
+                XetError::Internal(format!(
+                    "term {i}: chunks [{}, {}) are not in stored xorb {}",
+                    t.chunk_start,
+                    t.chunk_end,
+                    t.xorb.hex()
+                ))
+            })?;
+        let chunks = &meta.chunks[s..e];
+        if chunks.iter().map(|c| c.unpacked_len as u64).sum::<u64>() != t.unpacked_len as u64 {
+            return Err(XetError::Internal(format!(
+                "term {i}: its size does not match chunks [{s}, {e}) of xorb {}",
+                t.xorb.hex()
+            )));
+        }
+        f(i, chunks);
+    }
+    Ok(())
+}
+
+/// Sorts `[start, end)` ranges and merges the ones that overlap or touch.
+fn merge_ranges(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (s, e) in ranges {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// Cuts a file into dirty windows and clean gaps, chunk by chunk, exactly as the reference
+/// server does (`ChunkWindowBuilder` of `xet-client`, mirrored from the Hub's CAS): a window
+/// opens at the first chunk touching a dirty range, takes every chunk touching it or a later
+/// dirty range it reaches, then keeps going until two consecutive clean chunks both have a
+/// stable size (`is_stable_chunk_size`), where content-defined chunking of the edited bytes is
+/// back in step with the original chunks; if that never happens it runs to the end of the file.
+struct WindowCutter<'a> {
+    dirty: &'a [(u64, u64)],
+    /// The dirty range the cutter is at.
+    at: usize,
+    /// A window is open (its dirty chunks or its clean tail are being consumed).
+    open: bool,
+    /// No window has closed yet: the next gap begins the file.
+    gap_at_file_start: bool,
+    /// Byte offset of the next chunk.
+    pos: u64,
+    gap: Vec<(MerkleHash, u64)>,
+    windows: Vec<(u64, u64)>,
+    gaps: Vec<Option<MerkleHashSubtree>>,
+    /// Size of the previous clean chunk of the open window's tail.
+    tail_prev: Option<u64>,
+}
+
+impl<'a> WindowCutter<'a> {
+    fn new(dirty: &'a [(u64, u64)]) -> Self {
+        WindowCutter {
+            dirty,
+            at: 0,
+            open: false,
+            gap_at_file_start: true,
+            pos: 0,
+            gap: Vec::new(),
+            windows: Vec::new(),
+            gaps: Vec::new(),
+            tail_prev: None,
+        }
+    }
+
+    fn touches(&self, i: usize, start: u64, end: u64) -> bool {
+        self.dirty
+            .get(i)
+            .is_some_and(|&(s, e)| end > s && start < e)
+    }
+
+    /// Moves to the last dirty range starting before `end` (they join the open window).
+    fn reach(&mut self, end: u64) {
+        while self.dirty.get(self.at + 1).is_some_and(|&(s, _)| end > s) {
+            self.at += 1;
+        }
+    }
+
+    fn gap_subtree(&mut self, at_end: bool) -> Option<MerkleHashSubtree> {
+        let t = MerkleHashSubtree::from_chunks(self.gap_at_file_start, &self.gap, at_end);
+        self.gap.clear();
+        (!t.is_empty()).then_some(t)
+    }
+
+    fn chunk(&mut self, hash: MerkleHash, size: u64) {
+        let (start, end) = (self.pos, self.pos + size);
+        self.pos = end;
+        let dirty_here = self.touches(self.at, start, end);
+        if !self.open {
+            if dirty_here {
+                let g = self.gap_subtree(false);
+                self.gaps.push(g);
+                self.windows.push((start, end));
+                self.open = true;
+                self.tail_prev = None;
+                self.reach(end);
+            } else {
+                self.gap.push((hash, size));
+            }
+            return;
+        }
+        self.windows.last_mut().expect("an open window").1 = end;
+        if dirty_here || self.touches(self.at + 1, start, end) {
+            if !dirty_here {
+                self.at += 1;
+            }
+            self.reach(end);
+            self.tail_prev = None;
+            return;
+        }
+        let stable = |n: u64| is_stable_chunk_size(n as usize);
+        let resynced = self.tail_prev.is_some_and(|p| stable(p) && stable(size));
+        self.tail_prev = Some(size);
+        if resynced {
+            self.at += 1;
+            self.open = false;
+            self.gap_at_file_start = false;
+            self.tail_prev = None;
+        }
+    }
+
+    fn finish(mut self) -> (Vec<(u64, u64)>, Vec<Option<MerkleHashSubtree>>) {
+        let g = self.gap_subtree(true);
+        self.gaps.push(g);
+        (self.windows, self.gaps)
+    }
+}
+
+/// The answer to `GET /v2/file-chunk-hashes/{file}` for a file made of `terms` (`xorb` looks up
+/// a stored xorb) and the dirty ranges of its [`X_RANGE_DIRTY_HEADER`] (`[start, end)`, as
+/// [`parse_dirty_ranges`] returns them), computed as the reference server does: ranges are sorted
+/// and merged, cut into chunk-aligned windows extended to the next stable chunk boundary (see
+/// the Hub's `ChunkWindowBuilder`), with the subtrees of the gaps and the verification range
+/// hash of every term left untouched.
+///
+/// No range, more than [`MAX_DIRTY_RANGES`] ranges or a range starting at or past the end of the
+/// file is [`XetError::Invalid`]; an end past the end of the file is clamped to it.
+pub fn file_chunk_hashes(
+    terms: &[Term],
+    xorb: impl FnMut(&MerkleHash) -> Option<XorbMeta>,
+    dirty: &[(u64, u64)],
+) -> Result<FileChunkHashes, XetError> {
+    if dirty.is_empty() {
+        return Err(invalid("no dirty range given"));
+    }
+    if dirty.len() > MAX_DIRTY_RANGES {
+        return Err(invalid(format!(
+            "more than {MAX_DIRTY_RANGES} dirty ranges"
+        )));
+    }
+    let file_size: u64 = terms.iter().map(|t| t.unpacked_len as u64).sum();
+    for &(s, e) in dirty {
+        if s >= e {
+            return Err(invalid(format!("empty dirty range [{s}, {e})")));
+        }
+        if s >= file_size {
+            return Err(invalid(format!(
+                "dirty range starting at byte {s} is past the end of the file ({file_size} bytes)"
+            )));
+        }
+    }
+    let dirty = merge_ranges(dirty.iter().map(|&(s, e)| (s, e.min(file_size))).collect());
+
+    // The chunks of the file, and where each term's chunks end in that list.
+    let mut chunks: Vec<(MerkleHash, u64)> = Vec::new();
+    let mut term_ends: Vec<usize> = Vec::with_capacity(terms.len());
+    for_each_term_chunks(terms, xorb, |_, cs| {
+        chunks.extend(cs.iter().map(|c| (c.hash, c.unpacked_len as u64)));
+        term_ends.push(chunks.len());
+    })?;
+    let mut cutter = WindowCutter::new(&dirty);
+    for &(hash, size) in &chunks {
+        cutter.chunk(hash, size);
+    }
+    let (windows, hash_ranges) = cutter.finish();
+    if windows.is_empty() {
+        return Err(XetError::Internal("dirty ranges cover no chunk".into()));
+    }
+
+    // Terms no window touches; terms and windows are both sorted, so one walk does it.
+    let mut gap_verification = Vec::new();
+    let (mut w, mut first_chunk, mut term_start) = (0usize, 0usize, 0u64);
+    for &last_chunk in &term_ends {
+        let term = &chunks[first_chunk..last_chunk];
+        let term_end = term_start + term.iter().map(|c| c.1).sum::<u64>();
+        while w < windows.len() && windows[w].1 <= term_start {
+            w += 1;
+        }
+        if !(w < windows.len() && windows[w].0 < term_end) {
+            let hashes: Vec<MerkleHash> = term.iter().map(|c| c.0).collect();
+            gap_verification.push(range_hash_from_chunks(&hashes));
+        }
+        (first_chunk, term_start) = (last_chunk, term_end);
+    }
+
+    Ok(FileChunkHashes {
+        total_chunks: chunks.len() as u64,
+        file_size,
+        windows,
+        hash_ranges,
+        gap_verification,
+    })
 }

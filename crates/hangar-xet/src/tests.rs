@@ -586,3 +586,279 @@ fn global_dedup_chunks_follow_the_crate_rule() {
         assert_eq!(flagged, eligible.iter().any(|(_, j)| *j as usize == i));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// File chunk hashes
+
+/// Checks an answer the way `xet-data`'s `upload_ranges` consumes it (with the original bytes in
+/// every window, so the merged hash must be the file's), plus its shape: chunk-aligned, sorted,
+/// disjoint windows covering every dirty range, `windows + 1` gaps, and the verification hash of
+/// exactly the terms no window touches.
+fn check_chunk_hashes(
+    up: &Upload,
+    stored: &HashMap<MerkleHash, (Vec<u8>, XorbMeta)>,
+    dirty: &[(u64, u64)],
+) -> FileChunkHashes {
+    let r = file_chunk_hashes(&up.terms, lookup(stored), dirty).expect("chunk hashes");
+    let chunks = file_chunks(&up.terms, lookup(stored)).unwrap();
+    let size: u64 = chunks.iter().map(|c| c.1).sum();
+    assert_eq!((r.total_chunks, r.file_size), (chunks.len() as u64, size));
+    let mut bounds = vec![0u64];
+    for c in &chunks {
+        bounds.push(bounds.last().unwrap() + c.1);
+    }
+
+    assert!(!r.windows.is_empty());
+    assert_eq!(r.hash_ranges.len(), r.windows.len() + 1);
+    for (i, &(s, e)) in r.windows.iter().enumerate() {
+        assert!(
+            s < e && bounds.contains(&s) && bounds.contains(&e),
+            "window {i} {s}-{e} not chunk-aligned"
+        );
+        if i > 0 {
+            assert!(
+                r.windows[i - 1].1 <= s,
+                "windows overlap or are unsorted: {:?}",
+                r.windows
+            );
+        }
+    }
+    for &(s, e) in dirty {
+        let e = e.min(size);
+        assert!(
+            r.windows.iter().any(|w| w.0 <= s && e <= w.1),
+            "dirty {s}-{e} not covered by {:?}",
+            r.windows
+        );
+    }
+    assert_eq!(r.hash_ranges[0].is_none(), r.windows[0].0 == 0);
+    assert_eq!(
+        r.hash_ranges.last().unwrap().is_none(),
+        r.windows.last().unwrap().1 == size
+    );
+
+    // The client's merge: [gap 0, window 0, gap 1, ..., gap n], None gaps skipped.
+    let first_at_start = r.hash_ranges[0].is_none();
+    let last_at_end = r.hash_ranges.last().unwrap().is_none();
+    let mut seq = Vec::new();
+    for (i, (&(s, e), gap)) in r.windows.iter().zip(&r.hash_ranges).enumerate() {
+        if let Some(g) = gap {
+            seq.push(g.clone());
+        }
+        let a = bounds.iter().position(|&b| b == s).unwrap();
+        let b = bounds.iter().position(|&b| b == e).unwrap();
+        let last = i == r.windows.len() - 1;
+        seq.push(MerkleHashSubtree::from_chunks(
+            i == 0 && first_at_start,
+            &chunks[a..b],
+            last && last_at_end,
+        ));
+    }
+    if let Some(g) = r.hash_ranges.last().unwrap() {
+        seq.push(g.clone());
+    }
+    let merged = MerkleHashSubtree::merge(&seq).expect("gaps and windows merge");
+    let aggregated = merged.final_hash().expect("merge is closed at both ends");
+    assert_eq!(
+        aggregated.hmac(MerkleHash::default()),
+        up.file_hash,
+        "merged hash for {dirty:?}"
+    );
+
+    // Verification hashes of the untouched terms, from the shard the client sent.
+    let shard = single_file(&up.shard);
+    let mut expected = Vec::new();
+    let mut pos = 0u64;
+    for (t, v) in up.terms.iter().zip(&shard.verification) {
+        let end = pos + t.unpacked_len as u64;
+        if !r.windows.iter().any(|w| w.0 < end && pos < w.1) {
+            expected.push(*v);
+        }
+        pos = end;
+    }
+    assert_eq!(
+        r.gap_verification, expected,
+        "gap verification for {dirty:?}"
+    );
+    r
+}
+
+#[test]
+fn file_chunk_hashes_windows_gaps_and_verification() {
+    // 16 KiB chunks have a stable CDC size: a window closes two clean chunks after its dirty
+    // chunks. 22 chunks (the last one 5000 bytes), 4 per xorb: 6 terms.
+    const CS: u64 = 16 * 1024;
+    let data = sample_data(21 * CS as usize + 5000, 31);
+    let size = data.len() as u64;
+    let up = upload_with_xorb_limit(&data, CS as usize, 4, false);
+    assert_eq!(up.terms.len(), 6);
+    let stored = store(&up);
+    type Ranges = Vec<(u64, u64)>;
+    let cases: Vec<(Ranges, Ranges)> = vec![
+        // Inside one chunk.
+        (vec![(5 * CS + 100, 5 * CS + 200)], vec![(5 * CS, 8 * CS)]),
+        // Across a chunk boundary that is also a xorb boundary.
+        (vec![(3 * CS + 10, 4 * CS + 10)], vec![(3 * CS, 7 * CS)]),
+        // The first byte.
+        (vec![(0, 1)], vec![(0, 3 * CS)]),
+        // The last byte, and the last chunks.
+        (vec![(size - 1, size)], vec![(21 * CS, size)]),
+        (vec![(20 * CS + 5, size)], vec![(20 * CS, size)]),
+        // An end past the file is clamped.
+        (vec![(20 * CS, u64::MAX / 2)], vec![(20 * CS, size)]),
+        // The tail reaches the small last chunk, which never counts as stable: to the end.
+        (vec![(19 * CS, 19 * CS + 1)], vec![(19 * CS, size)]),
+        // Overlapping ranges, given out of order, merge into one.
+        (
+            vec![(2 * CS + 100, 3 * CS + 1), (2 * CS, 2 * CS + 500)],
+            vec![(2 * CS, 6 * CS)],
+        ),
+        // Touching ranges too.
+        (
+            vec![(2 * CS, 2 * CS + 10), (2 * CS + 10, 2 * CS + 20)],
+            vec![(2 * CS, 5 * CS)],
+        ),
+        // A range inside the clean tail of a window joins it.
+        (
+            vec![(CS, CS + 1), (3 * CS + 5, 3 * CS + 6)],
+            vec![(CS, 6 * CS)],
+        ),
+        // Far apart: two windows.
+        (
+            vec![(CS + 1, CS + 2), (15 * CS, 15 * CS + 1)],
+            vec![(CS, 4 * CS), (15 * CS, 18 * CS)],
+        ),
+        // The whole file.
+        (vec![(0, size)], vec![(0, size)]),
+    ];
+    for (dirty, windows) in cases {
+        let r = check_chunk_hashes(&up, &stored, &dirty);
+        assert_eq!(r.windows, windows, "windows for {dirty:?}");
+    }
+    // Stable terms really are reported: a window in the middle leaves terms on both sides.
+    let r = check_chunk_hashes(&up, &stored, &[(9 * CS, 9 * CS + 1)]);
+    assert_eq!(r.windows, vec![(9 * CS, 12 * CS)]);
+    // Only term 2 (chunks 8 to 11) is touched.
+    assert_eq!(r.gap_verification.len(), 5);
+    assert_eq!(r.total_chunks, 22);
+
+    // Many ranges at once, every chunk dirty or not.
+    let many: Vec<(u64, u64)> = (0..22)
+        .step_by(5)
+        .map(|i| (i * CS + 3, i * CS + 4))
+        .collect();
+    check_chunk_hashes(&up, &stored, &many);
+}
+
+#[test]
+fn file_chunk_hashes_with_unstable_chunks_and_partial_terms() {
+    // 4 KiB chunks are below the stable size: every window runs to the end of the file.
+    let data = sample_data(100_000, 32);
+    let up = upload_with_xorb_limit(&data, 4096, 5, false);
+    let stored = store(&up);
+    for dirty in [
+        vec![(0u64, 1u64)],
+        vec![(40_000, 40_001)],
+        vec![(99_999, 100_000)],
+        vec![(10, 20), (50_000, 60_000)],
+    ] {
+        let r = check_chunk_hashes(&up, &stored, &dirty);
+        let start = dirty[0].0 / 4096 * 4096;
+        assert_eq!(r.windows, vec![(start, 100_000)]);
+    }
+
+    // A file made of chunks [1, 4) of a stored xorb (its terms do not start at chunk 0).
+    let big = upload(&sample_data(6 * 16384, 33), 16384, false);
+    let stored = store(&big);
+    let (_, meta) = stored.values().next().unwrap();
+    let (shard, file_hash) = reuse_shard(meta, 1, 4);
+    let file = single_file(&shard);
+    let sub = Upload {
+        xorbs: Vec::new(),
+        shard,
+        file_hash,
+        sha256: String::new(),
+        terms: file.terms,
+    };
+    let r = check_chunk_hashes(&sub, &stored, &[(16384, 16385)]);
+    assert_eq!(r.windows, vec![(16384, 3 * 16384)]);
+    assert_eq!(r.total_chunks, 3);
+}
+
+#[test]
+fn file_chunk_hashes_refusals() {
+    let data = sample_data(50_000, 34);
+    let up = upload(&data, 16384, false);
+    let stored = store(&up);
+    expect_invalid(
+        file_chunk_hashes(&up.terms, lookup(&stored), &[]),
+        "no dirty range",
+    );
+    expect_invalid(
+        file_chunk_hashes(&up.terms, lookup(&stored), &[(50_000, 50_001)]),
+        "past the end",
+    );
+    expect_invalid(
+        file_chunk_hashes(&up.terms, lookup(&stored), &[(0, 1), (60_000, 60_001)]),
+        "past the end",
+    );
+    expect_invalid(
+        file_chunk_hashes(&up.terms, lookup(&stored), &[(5, 5)]),
+        "empty dirty range",
+    );
+    let too_many: Vec<(u64, u64)> = (0..1001).map(|i| (i, i + 1)).collect();
+    expect_invalid(
+        file_chunk_hashes(&up.terms, lookup(&stored), &too_many),
+        "more than 1000",
+    );
+    // The empty file has no byte to edit.
+    expect_invalid(
+        file_chunk_hashes(&[], lookup(&stored), &[(0, 1)]),
+        "past the end",
+    );
+    // A stored file whose xorb is gone is the server's problem.
+    assert!(matches!(
+        file_chunk_hashes(&up.terms, |_| None, &[(0, 1)]),
+        Err(XetError::Internal(_))
+    ));
+}
+
+#[test]
+fn dirty_range_header_parsing() {
+    let p = |s: &str| parse_dirty_ranges(Some(s.as_bytes()));
+    assert_eq!(p("bytes=0-0").unwrap(), vec![(0, 1)]);
+    assert_eq!(
+        p("bytes=10-19,100-100").unwrap(),
+        vec![(10, 20), (100, 101)]
+    );
+    assert_eq!(p(" bytes=5-9 , 1-2 ").unwrap(), vec![(5, 10), (1, 3)]);
+    let ok_max = format!(
+        "bytes={}",
+        (0..1000)
+            .map(|i| format!("{i}-{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    assert_eq!(p(&ok_max).unwrap().len(), 1000);
+    let too_many = format!("{ok_max},2000-2000");
+    expect_invalid(p(&too_many), "more than 1000");
+    expect_invalid(parse_dirty_ranges(None), "required");
+    expect_invalid(parse_dirty_ranges(Some(&[0xff, 0xfe])), "not text");
+    for bad in [
+        "",
+        "bytes=",
+        "0-10",
+        "items=0-10",
+        "bytes=5-4",
+        "bytes=-5",
+        "bytes=5-",
+        "bytes=a-b",
+        "bytes=1-2,",
+        "bytes=1-2;3-4",
+        "bytes=+1-2",
+        "bytes=1-18446744073709551615",
+        "bytes=99999999999999999999-1",
+    ] {
+        expect_invalid(p(bad), "X-Range-Dirty");
+    }
+}

@@ -525,6 +525,51 @@ pub async fn reconstruction_v2(State(state): State<AppState>, auth: XetAuth, bas
     Ok(Json(json!({"offset_into_first_range": plan.offset_into_first_range, "terms": plan.terms, "xorbs": xorbs})))
 }
 
+/// `GET /xet-cas/v2/file-chunk-hashes/{file}` with `X-Range-Dirty: bytes=A-B,C-D` (inclusive
+/// ends): for a client about to rewrite those ranges of a file it may read, the chunk-aligned
+/// windows to re-upload and opaque subtrees of the chunks around them (never the chunk hashes),
+/// from which it computes the new file hash, plus the verification hashes of the terms it keeps
+/// (`xet-data`'s `upload_ranges`). Same privacy rule as reconstructions.
+pub async fn file_chunk_hashes(State(state): State<AppState>, auth: XetAuth, headers: HeaderMap, Path(hash): Path<String>) -> ApiResult<Json<FileChunkHashesResponse>> {
+    let dirty = hangar_xet::parse_dirty_ranges(headers.get(hangar_xet::X_RANGE_DIRTY_HEADER).map(|v| v.as_bytes())).map_err(bad)?;
+    let (_file, terms) = readable_file(&state, &auth, &hash).await?;
+    let xorbs = load_xorbs(&state, &terms).await?;
+    let answer = blocking(move || hangar_xet::file_chunk_hashes(&terms, |h| xorbs.get(h).map(|m| (**m).clone()), &dirty)).await?.map_err(bad)?;
+    Ok(Json(FileChunkHashesResponse::from(answer)))
+}
+
+/// The JSON of a file chunk hashes answer, as `xet-client`'s `FileChunkHashesResponse` reads it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChunkHashesResponse {
+    total_chunks: u64,
+    file_size: u64,
+    windows: Vec<ChunkWindow>,
+    /// `MerkleHashSubtree`'s own serde form (`nodes` as `{hash, size}` with hex hashes, `levels`,
+    /// `at_start`, `at_end`), `null` for an empty gap.
+    hash_ranges: Vec<Option<hangar_xet::MerkleHashSubtree>>,
+    /// Hashes in Xet's hex string order, like every hash in the CAS API.
+    gap_verification: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChunkWindow {
+    dirty_byte_range: [u64; 2],
+}
+
+impl From<hangar_xet::FileChunkHashes> for FileChunkHashesResponse {
+    fn from(a: hangar_xet::FileChunkHashes) -> Self {
+        FileChunkHashesResponse {
+            total_chunks: a.total_chunks,
+            file_size: a.file_size,
+            windows: a.windows.into_iter().map(|(s, e)| ChunkWindow { dirty_byte_range: [s, e] }).collect(),
+            hash_ranges: a.hash_ranges,
+            gap_verification: a.gap_verification.iter().map(|h| h.hex()).collect(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct FetchQuery {
     exp: i64,
