@@ -500,29 +500,31 @@ fn fetch_url(state: &AppState, base: &BaseUrl, xorb: &MerkleHash) -> String {
 
 /// `GET /xet-cas/v1/reconstructions/{file}`: the terms of a file (or of the `Range` asked) and
 /// where to fetch each chunk range.
-pub async fn reconstruction_v1(State(state): State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
-    let (file, terms) = readable_file(&state, &auth, &hash).await?;
-    let (start, end) = file_range(&headers, file.size as u64)?;
-    let plan = plan(&state, &terms, start, end).await?;
-    let mut fetch_info: serde_json::Map<String, Value> = serde_json::Map::new();
-    for (x, cs, ce, bs, be) in &plan.fetches {
-        let entry = json!({"range": {"start": cs, "end": ce}, "url": fetch_url(&state, &base, x), "url_range": {"start": bs, "end": be}});
-        fetch_info.entry(x.hex()).or_insert_with(|| Value::Array(vec![])).as_array_mut().expect("array").push(entry);
-    }
-    Ok(Json(json!({"offset_into_first_range": plan.offset_into_first_range, "terms": plan.terms, "fetch_info": fetch_info})))
+pub async fn reconstruction_v1(state: State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
+    reconstruction(state, auth, base, headers, hash, 1).await
 }
 
 /// `GET /xet-cas/v2/reconstructions/{file}`: the same plan in the v2 shape (one range per URL).
-pub async fn reconstruction_v2(State(state): State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn reconstruction_v2(state: State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
+    reconstruction(state, auth, base, headers, hash, 2).await
+}
+
+async fn reconstruction(State(state): State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, hash: String, version: u8) -> ApiResult<Json<Value>> {
     let (file, terms) = readable_file(&state, &auth, &hash).await?;
     let (start, end) = file_range(&headers, file.size as u64)?;
     let plan = plan(&state, &terms, start, end).await?;
-    let mut xorbs: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut by_xorb: serde_json::Map<String, Value> = serde_json::Map::new();
     for (x, cs, ce, bs, be) in &plan.fetches {
-        let entry = json!({"url": fetch_url(&state, &base, x), "ranges": [{"chunks": {"start": cs, "end": ce}, "bytes": {"start": bs, "end": be}}]});
-        xorbs.entry(x.hex()).or_insert_with(|| Value::Array(vec![])).as_array_mut().expect("array").push(entry);
+        let url = fetch_url(&state, &base, x);
+        let entry = if version == 1 {
+            json!({"range": {"start": cs, "end": ce}, "url": url, "url_range": {"start": bs, "end": be}})
+        } else {
+            json!({"url": url, "ranges": [{"chunks": {"start": cs, "end": ce}, "bytes": {"start": bs, "end": be}}]})
+        };
+        by_xorb.entry(x.hex()).or_insert_with(|| Value::Array(vec![])).as_array_mut().expect("array").push(entry);
     }
-    Ok(Json(json!({"offset_into_first_range": plan.offset_into_first_range, "terms": plan.terms, "xorbs": xorbs})))
+    let key = if version == 1 { "fetch_info" } else { "xorbs" };
+    Ok(Json(json!({"offset_into_first_range": plan.offset_into_first_range, "terms": plan.terms, key: by_xorb})))
 }
 
 /// `GET /xet-cas/v2/file-chunk-hashes/{file}` with `X-Range-Dirty: bytes=A-B,C-D` (inclusive
