@@ -5,8 +5,10 @@
 #   3. the hf-hub compatibility tool (the official Rust client, 0.4 and 1.x);
 #   4. Chromium for the browser tests (Debian's package, installed when /usr/bin/chromium is missing);
 #   5. a Python virtualenv with the official huggingface_hub client and hf CLI (and Playwright, which drives
-#      that Chromium), then the end-to-end suite against a real `hangar serve`, including the web UI in a
-#      headless browser, once on SQLite and once on PostgreSQL.
+#      that Chromium), and two more with older releases of the client (0.36 and 1.19, with hf_xet) for
+#      test_old_clients.py, then the end-to-end suite against a real `hangar serve`, including the web UI in a
+#      headless browser, once on SQLite and once on PostgreSQL (Xet disabled: large files through LFS);
+#   6. the upload, download and Xet tests again with the client's default settings (large files through Xet).
 # Usage: scripts/test.sh            (everything)
 #        HANGAR_E2E_ARGS="-k upload" scripts/test.sh
 set -euo pipefail
@@ -55,6 +57,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
+step "Python virtualenvs with older releases of the official client (huggingface_hub 0.36 and 1.19)"
+for n in 0 1; do
+  if [ ! -x ".venv-hub$n/bin/python" ]; then
+    python3 -m venv ".venv-hub$n"
+  fi
+  ".venv-hub$n/bin/pip" install --quiet --disable-pip-version-check -r "tests/e2e/requirements-old-clients-$n.txt"
+done
+
 export HANGAR_BIN="$root/target/debug/hangar"
 export HF_HUB_COMPAT_BIN="$root/tests/hf-hub-compat/target/release/hf-hub-compat"
 
@@ -68,3 +78,11 @@ psql "$pg_url" -qc "DROP DATABASE IF EXISTS $e2e_db" -qc "CREATE DATABASE $e2e_d
 trap 'psql "$pg_url" -qc "DROP DATABASE IF EXISTS $e2e_db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC2086
 HANGAR_TEST_DATABASE_URL="${pg_url%/*}/$e2e_db" .venv/bin/python -m pytest tests/e2e -m "not crash" ${HANGAR_E2E_ARGS:-}
+
+step "End-to-end suite with the client's default settings: large files through Xet (SQLite, then PostgreSQL)"
+# The same uploads, downloads and CLIs with hf_xet in use, plus the Xet tests (1 GiB and 512 MiB files on SQLite).
+xet_tests="tests/e2e/test_xet.py tests/e2e/test_upload_download.py tests/e2e/test_cli.py tests/e2e/test_hf_hub_rust.py tests/e2e/test_logs.py"
+# shellcheck disable=SC2086
+HANGAR_E2E_XET=1 .venv/bin/python -m pytest $xet_tests ${HANGAR_E2E_ARGS:-}
+# shellcheck disable=SC2086
+HANGAR_E2E_XET=1 HANGAR_TEST_DATABASE_URL="${pg_url%/*}/$e2e_db" .venv/bin/python -m pytest tests/e2e/test_xet.py -m "not big" ${HANGAR_E2E_ARGS:-}

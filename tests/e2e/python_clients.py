@@ -34,7 +34,7 @@ class PythonClient:
 
     def env(self, token: str | None, xet: bool) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not _is_hub_setting(k)}
-        home = self.workdir / f"hf-home-{next(_counter)}"
+        home = self.workdir / f"python-hf-home-{next(_counter)}"
         home.mkdir(parents=True)
         env.update(
             HF_ENDPOINT=self.endpoint,

@@ -1,9 +1,15 @@
-"""The official Rust `hf-hub` crate, versions 0.4.3 and 1.0.0, downloads from Hangar.
+"""The official Rust `hf-hub` crate, versions 0.4.3 and 1.0.0, downloads from Hangar, and 1.0.0 uploads to it.
 
 The clients are driven through `tests/hf-hub-compat`, a small binary built against both crate versions
 (`cargo build --release` in that folder). It prints one JSON line per call. Files are uploaded with the
 Python client; every Rust client variant then downloads each of them into a fresh cache, and the test
 checks the bytes and the cache layout the client wrote (hub-api.md §5.4, §12).
+
+Xet, in both passes of the suite: hf-hub 1.x uploads a large file through Xet (it offers "xet" in the LFS batch
+request and the server answers `"transfer": "xet"`), and a large file uploaded through Xet by the Python client
+with its default settings (run in a subprocess, so the suite's HF_HUB_DISABLE_XET does not apply) and the one
+uploaded by hf-hub 1.x download back identical with every Rust client: 1.x through the CAS server (the resolve
+HEAD announces X-Xet-Hash), 0.4 with plain GETs and Ranges on /resolve, which streams the file from its chunks.
 
 Each client reads its token the way it does for real users (hub-api.md §1.2): hf-hub 0.4 only from
 `$HF_HOME/token`, hf-hub 1.x from `HF_TOKEN` (then the token file).
@@ -19,12 +25,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from hangar_e2e import MIB, git_blob_sha1, sha256_hex, write_random_file
+from cli_helpers import Proxy
+from hangar_e2e import MIB, git_blob_sha1, http, sha256_hex, write_binary_file, write_random_file
+from python_clients import PythonClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_COMPAT_BIN = REPO_ROOT / "tests" / "hf-hub-compat" / "target" / "release" / "hf-hub-compat"
@@ -37,6 +46,9 @@ INFO_CLIENTS = ("0.4-sync", "1")
 TOKIO_CHUNK = 10_000_000
 BIG_SIZE = 21 * MIB + 4321
 assert BIG_SIZE > 10 * MIB and BIG_SIZE % TOKIO_CHUNK != 0
+# Files stored through Xet: two 10 MB ranges for hf-hub 0.4 (tokio), the second one clamped.
+XET_SIZE = 12 * MIB + 4321
+assert XET_SIZE > TOKIO_CHUNK and XET_SIZE % TOKIO_CHUNK != 0
 
 _SKIP_REASON = "HF_HUB_COMPAT_BIN is set to an empty string: Rust hf-hub compatibility checks disabled"
 pytestmark = [
@@ -130,6 +142,10 @@ class Compat:
     def info(self, client: str, token: str | None, repo_id: str) -> Run:
         return self.run(client, token, "info", "--repo", repo_id)
 
+    def upload(self, token: str, repo_id: str, local: Path, path_in_repo: str) -> Run:
+        """hf-hub 1.x `upload_file` (0.4 cannot upload)."""
+        return self.run("1", token, "upload", "--repo", repo_id, "--file", str(local), "--path-in-repo", path_in_repo)
+
 
 @pytest.fixture
 def compat(compat_bin, server, tmp_path) -> Compat:
@@ -201,6 +217,54 @@ def private_repo(owner, tmp_path_factory) -> Repo:
     return Repo(repo_id, files, owner.read_token, commit)
 
 
+@dataclass
+class XetRepo(Repo):
+    # METHOD path of every request hf-hub 1.x made for its uploads (through a proxy).
+    rust_upload_routes: list[str]
+
+
+XET_FILES = ("python.bin", "rust.bin", "rust-notes.txt")
+
+
+@pytest.fixture(scope="module")
+def xet_repo(owner, compat_bin, server, tmp_path_factory) -> XetRepo:
+    work = tmp_path_factory.mktemp("rust-xet")
+    repo_id = owner.new_repo_id("rust-xet")
+    owner.api.create_repo(repo_id)
+    # The suite's Python client with its default settings: through Xet, in both passes of the suite.
+    python_bin = write_binary_file(work / "src" / "python.bin", XET_SIZE)
+    PythonClient(Path(sys.executable), server.endpoint, work / "python").upload(
+        repo_id, python_bin.path, "python.bin", token=owner.write_token, xet=True
+    )
+    # hf-hub 1.x, through a proxy that records the routes it uses.
+    rust_bin = write_binary_file(work / "src" / "rust.bin", XET_SIZE)
+    notes = work / "src" / "rust-notes.txt"
+    notes.write_text("uploaded by hf-hub 1.x: a small text file, inlined in the commit\n")
+    proxy = Proxy(server.endpoint)
+    try:
+        compat = Compat(compat_bin, proxy.endpoint, work / "compat")
+        for local in (rust_bin.path, notes):
+            out = compat.upload(owner.write_token, repo_id, local, local.name).json()
+            assert out["path_in_repo"] == local.name, out
+        routes = [f"{s.method} {s.path.split('?', 1)[0]}" for s in proxy.seen]
+    finally:
+        proxy.close()
+    files = {
+        "python.bin": Uploaded(python_bin.path.read_bytes(), lfs=True),
+        "rust.bin": Uploaded(rust_bin.path.read_bytes(), lfs=True),
+        "rust-notes.txt": Uploaded(notes.read_bytes(), lfs=False),
+    }
+    head = owner.api.model_info(repo_id).sha
+    assert out["commit"] == head, "hf-hub 1.x should return the id of the commit it made"
+    return XetRepo(repo_id, files, owner.read_token, head, routes)
+
+
+def tree(server, token: str, repo_id: str) -> dict[str, dict]:
+    resp = http("GET", f"{server.endpoint}/api/models/{repo_id}/tree/main?recursive=1", token=token)
+    assert resp.status == 200, resp.body
+    return {e["path"]: e for e in resp.json()}
+
+
 # --- checks ---------------------------------------------------------------------------------------------------
 
 
@@ -270,3 +334,52 @@ def test_private_repo_info_needs_the_owner_token(compat, private_repo, client):
     assert compat.info(client, private_repo.read_token, private_repo.repo_id).json()["sha"] == private_repo.commit
     anonymous = compat.info(client, None, private_repo.repo_id)
     assert anonymous.returncode != 0, f"an anonymous {client} client read a private repo's info: {anonymous.stdout}"
+
+
+# --- Xet ------------------------------------------------------------------------------------------------------
+
+
+def test_hf_hub_1_uploads_a_large_file_through_xet(server, xet_repo):
+    entries = tree(server, xet_repo.read_token, xet_repo.repo_id)
+    routes = xet_repo.rust_upload_routes
+    for name in ("python.bin", "rust.bin"):
+        data = xet_repo.files[name].data
+        entry = entries[name]
+        assert entry["size"] == len(data)
+        assert entry["lfs"]["oid"] == sha256_hex(data), f"{name}: {entry}"
+        assert len(entry.get("xetHash", "")) == 64, f"{name} was not stored through Xet: {entry}"
+    # hf-hub 1.x negotiated Xet in the LFS batch request, then sent the file's chunks to the CAS server.
+    assert any(r.startswith("POST ") and r.endswith(".git/info/lfs/objects/batch") for r in routes), routes
+    assert any("/xet-write-token/" in r for r in routes), routes
+    assert any(r.startswith("POST /xet-cas/v1/xorbs/") for r in routes), routes
+    assert not any(r.startswith("PUT ") for r in routes), f"hf-hub 1.x has no LFS upload: {routes}"
+    # The small text file went inline in the commit: a regular file.
+    notes = entries["rust-notes.txt"]
+    assert notes.get("lfs") is None and "xetHash" not in notes, notes
+    assert notes["oid"] == git_blob_sha1(xet_repo.files["rust-notes.txt"].data)
+
+
+@pytest.mark.parametrize("filename", XET_FILES)
+@pytest.mark.parametrize("client", DOWNLOAD_CLIENTS)
+def test_files_uploaded_through_xet_download_identical_with_every_client(compat_bin, server, tmp_path, xet_repo, client, filename):
+    proxy = Proxy(server.endpoint)
+    try:
+        run, cache = Compat(compat_bin, proxy.endpoint, tmp_path).download(
+            client, xet_repo.read_token, xet_repo.repo_id, filename
+        )
+        routes = [f"{s.method} {s.path.split('?', 1)[0]}" for s in proxy.seen]
+    finally:
+        proxy.close()
+    assert_downloaded(run, cache, xet_repo, filename)
+    if client == "1" and xet_repo.files[filename].lfs:
+        # The resolve HEAD announced X-Xet-Hash: hf-hub 1.x reads the file from the CAS server.
+        assert any("/xet-read-token/" in r for r in routes), routes
+        assert any("/reconstructions/" in r for r in routes), routes
+    else:
+        # hf-hub 0.4 knows nothing of Xet: plain GETs (with Range) on /resolve, which streams the file from its chunks.
+        assert not any(r.startswith(("GET /xet-cas/", "POST /xet-cas/")) for r in routes), routes
+        resolves = [r for r in routes if r.startswith("GET ") and "/resolve/" in r]
+        assert resolves, routes
+        if client == "0.4-tokio" and xet_repo.files[filename].lfs:
+            # The probe (bytes=0-0), then two 10 MB ranges, the second one past the end of the file.
+            assert len(resolves) >= 3, routes

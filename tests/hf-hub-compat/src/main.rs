@@ -355,7 +355,9 @@ fn upload(args: &Args) -> Result<serde_json::Value, BoxError> {
     let rt = runtime()?;
     let commit = match args.kind {
         Kind::Model => rt.block_on(upload_1(client.model(ns, name), file, path_in_repo, rev))?,
-        Kind::Dataset => rt.block_on(upload_1(client.dataset(ns, name), file, path_in_repo, rev))?,
+        Kind::Dataset => {
+            rt.block_on(upload_1(client.dataset(ns, name), file, path_in_repo, rev))?
+        }
         Kind::Space => rt.block_on(upload_1(client.space(ns, name), file, path_in_repo, rev))?,
     };
     Ok(json!({ "commit": commit, "path_in_repo": path_in_repo }))
