@@ -255,7 +255,7 @@ pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefi
     if body.len() > MAX_XORB_BYTES {
         return Err(ApiError::PayloadTooLarge(format!("A xorb is at most {MAX_XORB_BYTES} bytes")));
     }
-    let (bytes, meta) = blocking(move || hangar_xet::verify_xorb(&expected, body.to_vec())).await?.map_err(bad)?;
+    let (bytes, meta) = blocking(move || hangar_xet::verify_xorb(&expected, Vec::from(body))).await?.map_err(bad)?;
     let size = bytes.len() as i64;
     let _gc = state.xet_gc_lock.read().await;
     let mut staged = state.blobs.stage().await?;
