@@ -20,6 +20,9 @@ pub struct App {
     /// Xorb uploads hold it shared while they publish bytes and record them; garbage collection
     /// holds it exclusively while it removes bytes, so it never removes bytes being re-recorded.
     pub xet_gc_lock: tokio::sync::RwLock<()>,
+    /// Xorbs (up to 64 MiB each) are verified in memory: this many at a time, so concurrent uploads
+    /// wait (their bodies unread) instead of growing the server's memory with each request.
+    pub xet_xorb_slots: tokio::sync::Semaphore,
 }
 
 #[derive(Clone)]
@@ -58,6 +61,7 @@ impl AppState {
             objects: ObjectCache::default(),
             signer: Signer::new(&secret),
             xet_gc_lock: tokio::sync::RwLock::new(()),
+            xet_xorb_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)),
         })))
     }
 

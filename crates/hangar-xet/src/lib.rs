@@ -371,13 +371,40 @@ fn xorb_hash_of(chunks: &[ChunkMeta]) -> MerkleHash {
 }
 
 /// Rebuilds the canonical V1 footer for `chunk_bytes` (chunks only) with the crate.
+/// Collects what `reconstruct_xorb_with_footer` writes after the chunk bytes (the footer),
+/// checking that what it writes first is exactly those bytes, so the footer can be appended to the
+/// body in place instead of copying the whole xorb.
+struct FooterOnly<'a> {
+    chunk_bytes: &'a [u8],
+    pos: usize,
+    footer: Vec<u8>,
+    same: bool,
+}
+
+impl std::io::Write for FooterOnly<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.chunk_bytes.len() - self.pos);
+        if buf[..n] != self.chunk_bytes[self.pos..self.pos + n] {
+            self.same = false;
+        }
+        self.pos += n;
+        self.footer.extend_from_slice(&buf[n..]);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `body` (chunk bytes only) with a footer rebuilt by `reconstruct_xorb_with_footer` appended.
 fn rebuild_with_footer(
-    chunk_bytes: &[u8],
+    mut body: Vec<u8>,
     chunks: &[ChunkMeta],
     expected: &MerkleHash,
 ) -> Result<Vec<u8>, XetError> {
-    let mut out = Vec::with_capacity(chunk_bytes.len() + 128 + chunks.len() * 40);
-    let (obj, computed) = reconstruct_xorb_with_footer(&mut out, chunk_bytes)
+    let mut sink = FooterOnly { chunk_bytes: &body, pos: 0, footer: Vec::with_capacity(128 + chunks.len() * 48), same: true };
+    let (obj, computed) = reconstruct_xorb_with_footer(&mut sink, &body)
         .map_err(|e| invalid(format!("invalid xorb chunk data: {e}")))?;
     if computed != *expected {
         return Err(invalid(format!(
@@ -386,6 +413,10 @@ fn rebuild_with_footer(
             computed.hex()
         )));
     }
+    if !sink.same || sink.pos != body.len() {
+        return Err(XetError::Internal("rebuilt xorb does not start with the chunks sent".into()));
+    }
+    let footer = sink.footer;
     let consistent = obj.info.chunk_hashes.len() == chunks.len()
         && obj
             .info
@@ -404,7 +435,8 @@ fn rebuild_with_footer(
             "rebuilt xorb footer disagrees with the chunk scan".into(),
         ));
     }
-    Ok(out)
+    body.extend_from_slice(&footer);
+    Ok(body)
 }
 
 /// Verifies an uploaded xorb body against the hash in its URL: the footer (or, when the client
@@ -434,7 +466,7 @@ pub fn verify_xorb(expected: &MerkleHash, body: Vec<u8>) -> Result<(Vec<u8>, Xor
     }
 
     let stored = match footer_start {
-        None => rebuild_with_footer(&body, &chunks, expected)?,
+        None => rebuild_with_footer(body, &chunks, expected)?,
         Some(footer_start) => {
             let obj = XorbObject::deserialize(&mut Cursor::new(&body))
                 .map_err(|e| invalid(format!("invalid xorb footer: {e}")))?;
@@ -460,7 +492,9 @@ pub fn verify_xorb(expected: &MerkleHash, body: Vec<u8>) -> Result<(Vec<u8>, Xor
                 body
             } else {
                 // Legacy footer without uncompressed offsets: store a canonical one instead.
-                rebuild_with_footer(&body[..footer_start], &chunks, expected)?
+                let mut body = body;
+                body.truncate(footer_start);
+                rebuild_with_footer(body, &chunks, expected)?
             }
         }
     };

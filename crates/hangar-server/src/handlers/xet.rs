@@ -241,7 +241,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// `POST /xet-cas/v1/xorbs/{prefix}/{hash}`: one serialized xorb, verified before it is stored.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefix, hash)): Path<(String, String)>, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefix, hash)): Path<(String, String)>, headers: HeaderMap, body: Body) -> ApiResult<Json<Value>> {
     auth.require_write()?;
     check_prefix(&prefix)?;
     let expected = parse_hash(&hash)?;
@@ -252,10 +252,9 @@ pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefi
         state.store.put_xet_xorb(&existing, &[], now).await?;
         return Ok(Json(json!({"was_inserted": false})));
     }
-    if body.len() > MAX_XORB_BYTES {
-        return Err(ApiError::PayloadTooLarge(format!("A xorb is at most {MAX_XORB_BYTES} bytes")));
-    }
-    let (bytes, meta) = blocking(move || hangar_xet::verify_xorb(&expected, Vec::from(body))).await?.map_err(bad)?;
+    let _slot = state.xet_xorb_slots.acquire().await.map_err(|e| anyhow::anyhow!(e))?;
+    let body = read_body(body, &headers, MAX_XORB_BYTES).await?;
+    let (bytes, meta) = blocking(move || hangar_xet::verify_xorb(&expected, body)).await?.map_err(bad)?;
     let size = bytes.len() as i64;
     let _gc = state.xet_gc_lock.read().await;
     let mut staged = state.blobs.stage().await?;
@@ -266,6 +265,26 @@ pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefi
     let xorb = XetXorb { hash: key, blob_sha256, size, meta: meta.to_bytes() };
     let inserted = state.store.put_xet_xorb(&xorb, &dedup, now).await?;
     Ok(Json(json!({"was_inserted": inserted})))
+}
+
+/// Reads a request body of at most `limit` bytes into one buffer sized from `Content-Length`.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> ApiResult<Vec<u8>> {
+    use futures::StreamExt;
+    let too_large = || ApiError::PayloadTooLarge(format!("A xorb is at most {limit} bytes"));
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(announced.unwrap_or(0));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the upload body: {e}")))?;
+        if out.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// The stored xorbs a set of terms needs, decoded once each.
