@@ -247,10 +247,14 @@ pub async fn post_xorb(State(state): State<AppState>, auth: XetAuth, Path((prefi
     let expected = parse_hash(&hash)?;
     let key = expected.hex();
     let now = state.now_ms();
-    if let Some(existing) = state.store.xet_xorb(&key).await? {
-        // Stored already: touching it keeps it through the grace period of this upload.
-        state.store.put_xet_xorb(&existing, &[], now).await?;
-        return Ok(Json(json!({"was_inserted": false})));
+    {
+        // Stored already: touching it keeps it through the grace period of this upload. Under the
+        // lock, no collection runs between the lookup and the touch.
+        let _gc = state.xet_gc_lock.read().await;
+        if let Some(existing) = state.store.xet_xorb(&key).await? {
+            state.store.put_xet_xorb(&existing, &[], now).await?;
+            return Ok(Json(json!({"was_inserted": false})));
+        }
     }
     let _slot = state.xet_xorb_slots.acquire().await.map_err(|e| anyhow::anyhow!(e))?;
     let body = read_body(body, &headers, MAX_XORB_BYTES).await?;
@@ -432,6 +436,8 @@ fn repo_gone(e: hangar_store::StoreError) -> ApiError {
 pub async fn get_chunk(State(state): State<AppState>, _auth: XetAuth, Path((prefix, hash)): Path<(String, String)>) -> ApiResult<Response> {
     check_prefix(&prefix)?;
     let chunk = parse_hash(&hash)?;
+    // The touches below must not race a collection (see `post_xorb`).
+    let _gc = state.xet_gc_lock.read().await;
     let Some(row) = state.store.xet_dedup_xorb(&chunk.hex(), state.now_ms()).await? else {
         return Err(ApiError::NotFound("No dedup information for this chunk".into()));
     };
