@@ -92,14 +92,16 @@ class BigFile:
     sha256: str
 
 
-def write_random_file(path: Path, size: int) -> BigFile:
-    """Writes `size` random bytes in 1 MiB chunks, hashing as it goes."""
+def write_random_file(path: Path, size: int, *, nul_first: bool = False) -> BigFile:
+    """Writes `size` random bytes in 1 MiB chunks, hashing as it goes. With `nul_first`, the first byte is NUL."""
     h = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         remaining = size
         while remaining:
             chunk = os.urandom(min(MIB, remaining))
+            if nul_first and remaining == size:
+                chunk = b"\0" + chunk[1:]
             h.update(chunk)
             f.write(chunk)
             remaining -= len(chunk)
@@ -107,20 +109,9 @@ def write_random_file(path: Path, size: int) -> BigFile:
 
 
 def write_binary_file(path: Path, size: int) -> BigFile:
-    """Like `write_random_file`, but the first byte is NUL: the server classifies the file as binary, so the client
-    uploads it as a large file (LFS or Xet) whatever its size."""
-    h = hashlib.sha256()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        remaining = size
-        while remaining:
-            chunk = os.urandom(min(MIB, remaining))
-            if remaining == size:
-                chunk = b"\0" + chunk[1:]
-            h.update(chunk)
-            f.write(chunk)
-            remaining -= len(chunk)
-    return BigFile(path=path, size=size, sha256=h.hexdigest())
+    """Random bytes starting with a NUL: the server classifies the file as binary, so the client uploads it as a
+    large file (LFS or Xet) whatever its size."""
+    return write_random_file(path, size, nul_first=True)
 
 
 def read_range(path: Path | str, start: int, end_inclusive: int) -> bytes:

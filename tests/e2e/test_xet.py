@@ -16,7 +16,7 @@ import pytest
 from huggingface_hub import HfApi, constants
 
 from cli_helpers import Proxy
-from hangar_e2e import MIB, file_sha256, http, sha256_hex, unique_name
+from hangar_e2e import MIB, file_sha256, http, sha256_hex, unique_name, write_binary_file
 
 pytestmark = pytest.mark.skipif(
     constants.HF_HUB_DISABLE_XET, reason="runs with the client's default settings (HANGAR_E2E_XET=1)"
@@ -25,25 +25,9 @@ pytestmark = pytest.mark.skipif(
 GIB = 1024 * MIB
 
 
-def write_binary(path: Path, size: int, seed: int = 0) -> str:
-    """`size` pseudo-random bytes starting with a NUL (so the server asks for a large-file upload at any size);
-    returns their SHA-256."""
-    h = hashlib.sha256()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    block = hashlib.sha256(f"{seed}".encode()).digest()
-    with open(path, "wb") as f:
-        written = 0
-        first = True
-        while written < size:
-            chunk = os.urandom(min(MIB, size - written))
-            if first:
-                chunk = b"\0" + chunk[1:]
-                first = False
-            h.update(chunk)
-            f.write(chunk)
-            written += len(chunk)
-    del block
-    return h.hexdigest()
+def write_binary(path: Path, size: int) -> str:
+    """Random bytes starting with a NUL (so the server asks for a large-file upload at any size); their SHA-256."""
+    return write_binary_file(path, size).sha256
 
 
 def tree(server, token, repo_id, path="") -> dict[str, dict]:
