@@ -3,6 +3,7 @@
 
 pub mod git;
 pub mod names;
+pub mod plans;
 pub mod policy;
 pub mod token;
 

@@ -110,3 +110,24 @@ pub async fn list_tokens(store: &DynStore, user_name: &str) -> anyhow::Result<Ve
     let u = user(store, user_name).await?;
     Ok(store.list_tokens(u.id).await?)
 }
+
+/// Sets a user's plan (`free` or `pro`).
+pub async fn set_user_plan(store: &DynStore, name: &str, plan: &str) -> anyhow::Result<hangar_core::plans::Plan> {
+    use hangar_core::plans::{Holder, Plan};
+    let plan = Plan::parse(plan, Holder::User)?;
+    let user = store.user_by_name(name).await?.ok_or_else(|| anyhow::anyhow!("no user named {name}"))?;
+    store.set_user_plan(user.id, plan.as_str()).await?;
+    Ok(plan)
+}
+
+/// Sets an organization's plan (`free`, or `enterprise` with at least one seat).
+pub async fn set_org_plan(store: &DynStore, name: &str, plan: &str, seats: i64) -> anyhow::Result<hangar_core::plans::Plan> {
+    use hangar_core::plans::{Holder, Plan};
+    let plan = Plan::parse(plan, Holder::Org)?;
+    if plan == Plan::Enterprise && seats < 1 {
+        anyhow::bail!("the enterprise plan needs its number of paid seats: --seats N");
+    }
+    let org = store.org_by_name(name).await?.ok_or_else(|| anyhow::anyhow!("no organization named {name}"))?;
+    store.set_org_plan(org.id, plan.as_str(), if plan == Plan::Enterprise { seats } else { 0 }).await?;
+    Ok(plan)
+}

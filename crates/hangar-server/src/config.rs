@@ -37,6 +37,8 @@ pub struct Config {
     pub xet_gc_grace_secs: u64,
     /// How often the background job collects unreferenced Xet data (0: never).
     pub xet_gc_interval_secs: u64,
+    /// Monthly included credits of each plan (defaults: the Hub's).
+    pub credits: hangar_core::plans::Credits,
 }
 
 /// How to reach the mail server.
@@ -83,6 +85,7 @@ impl Config {
             xet_token_ttl_secs: 3600,
             xet_gc_grace_secs: 24 * 3600,
             xet_gc_interval_secs: 3600,
+            credits: hangar_core::plans::Credits::default(),
         }
     }
 }

@@ -218,6 +218,12 @@ pub trait Store: Send + Sync + 'static {
     /// another xorb row).
     async fn blob_in_use(&self, sha256: &str) -> StoreResult<bool>;
 
+    // plans
+    /// A user's plan (`free` or `pro`).
+    async fn user_plan(&self, user_id: i64) -> StoreResult<Option<String>>;
+    async fn set_user_plan(&self, user_id: i64, plan: &str) -> StoreResult<()>;
+    async fn set_org_plan(&self, org_id: i64, plan: &str, seats: i64) -> StoreResult<()>;
+
     // server settings
     /// Returns the stored value, storing `default` first when the key is new (first writer wins).
     async fn setting_or_init(&self, key: &str, default: &str) -> StoreResult<String>;

@@ -206,6 +206,10 @@ pub struct Org {
     /// `allow_all`, `fine_grained_only` or `admin_approval`.
     pub token_policy: String,
     pub created_at: i64,
+    /// `free` or `enterprise`.
+    pub plan: String,
+    /// Paid seats of an enterprise plan (each brings its monthly credits).
+    pub seats: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,6 +89,8 @@ macro_rules! impl_store {
                 fullname: r.try_get(2)?,
                 token_policy: r.try_get(3)?,
                 created_at: r.try_get(4)?,
+                plan: r.try_get(5)?,
+                seats: r.try_get(6)?,
             })
         }
 
@@ -508,7 +510,7 @@ macro_rules! impl_store {
                     .map_err(conflict("namespaces"))?;
                 let row = sqlx::query(
                     "INSERT INTO orgs (name, fullname, token_policy, created_at) VALUES ($1, $2, 'allow_all', $3) \
-                     RETURNING id, name, fullname, token_policy, created_at",
+                     RETURNING id, name, fullname, token_policy, created_at, plan, seats",
                 )
                 .bind(name)
                 .bind(fullname)
@@ -528,7 +530,7 @@ macro_rules! impl_store {
             }
 
             async fn org_by_name(&self, name: &str) -> StoreResult<Option<Org>> {
-                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at FROM orgs WHERE lower(name) = lower($1)")
+                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at, plan, seats FROM orgs WHERE lower(name) = lower($1)")
                     .bind(name)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -536,7 +538,7 @@ macro_rules! impl_store {
             }
 
             async fn org_by_id(&self, id: i64) -> StoreResult<Option<Org>> {
-                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at FROM orgs WHERE id = $1")
+                let row = sqlx::query("SELECT id, name, fullname, token_policy, created_at, plan, seats FROM orgs WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -557,14 +559,14 @@ macro_rules! impl_store {
 
             async fn user_orgs(&self, user_id: i64) -> StoreResult<Vec<(Org, String)>> {
                 let rows = sqlx::query(
-                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, m.role FROM org_members m \
+                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, o.plan, o.seats, m.role FROM org_members m \
                      JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY lower(o.name)",
                 )
                 .bind(user_id)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
-                    .map(|r| Ok((org_from(r)?, r.try_get(5)?)))
+                    .map(|r| Ok((org_from(r)?, r.try_get(7)?)))
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(Into::into)
             }
@@ -1088,14 +1090,14 @@ macro_rules! impl_store {
 
             async fn user_invitations(&self, user_id: i64) -> StoreResult<Vec<(Invitation, Org)>> {
                 let rows = sqlx::query(
-                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, i.id, i.org_id, i.user_id, i.role, i.invited_by, \
+                    "SELECT o.id, o.name, o.fullname, o.token_policy, o.created_at, o.plan, o.seats, i.id, i.org_id, i.user_id, i.role, i.invited_by, \
                      i.created_at FROM org_invitations i JOIN orgs o ON o.id = i.org_id WHERE i.user_id = $1 ORDER BY i.id",
                 )
                 .bind(user_id)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
-                    .map(|r| Ok((invitation_at(r, 5)?, org_from(r)?)))
+                    .map(|r| Ok((invitation_at(r, 7)?, org_from(r)?)))
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(Into::into)
             }
@@ -1409,6 +1411,21 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(row.is_some())
+            }
+
+            async fn user_plan(&self, user_id: i64) -> StoreResult<Option<String>> {
+                let row = sqlx::query("SELECT plan FROM users WHERE id = $1").bind(user_id).fetch_optional(&self.pool).await?;
+                Ok(row.map(|r| r.try_get(0)).transpose()?)
+            }
+
+            async fn set_user_plan(&self, user_id: i64, plan: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE users SET plan = $1 WHERE id = $2").bind(plan).bind(user_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn set_org_plan(&self, org_id: i64, plan: &str, seats: i64) -> StoreResult<()> {
+                sqlx::query("UPDATE orgs SET plan = $1, seats = $2 WHERE id = $3").bind(plan).bind(seats).bind(org_id).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn setting_or_init(&self, key: &str, default: &str) -> StoreResult<String> {

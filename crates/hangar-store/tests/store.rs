@@ -938,3 +938,24 @@ on_both!(xet_storage_and_collection, |store| {
     assert!(!store.blob_in_use("b3").await.unwrap());
     assert!(store.blob_in_use("b1").await.unwrap());
 });
+
+on_both!(plans, |store| {
+    let u = store.create_user(new_user("paula")).await.unwrap();
+    assert_eq!(store.user_plan(u.id).await.unwrap().as_deref(), Some("free"), "every account starts free");
+    store.set_user_plan(u.id, "pro").await.unwrap();
+    assert_eq!(store.user_plan(u.id).await.unwrap().as_deref(), Some("pro"));
+    assert_eq!(store.user_plan(u.id + 999).await.unwrap(), None);
+
+    let org = store.create_org("acme-plans", "Acme", u.id, 5).await.unwrap();
+    assert_eq!((org.plan.as_str(), org.seats), ("free", 0));
+    store.set_org_plan(org.id, "enterprise", 12).await.unwrap();
+    let again = store.org_by_name("ACME-plans").await.unwrap().unwrap();
+    assert_eq!((again.plan.as_str(), again.seats), ("enterprise", 12));
+    assert_eq!(store.org_by_id(org.id).await.unwrap().unwrap(), again);
+    let (listed, role) = store.user_orgs(u.id).await.unwrap().pop().unwrap();
+    assert_eq!((listed, role.as_str()), (again.clone(), "admin"), "the role still follows the organization's columns");
+    let v = store.create_user(new_user("vic")).await.unwrap();
+    let inv = store.create_invitation(org.id, v.id, "read", "paula", 6).await.unwrap();
+    let (got, inv_org) = store.user_invitations(v.id).await.unwrap().pop().unwrap();
+    assert_eq!((got, inv_org), (inv, again));
+});

@@ -104,6 +104,9 @@ enum AdminCommand {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Remove Xet data no repository needs any more (after repository deletions), now.
@@ -134,6 +137,20 @@ enum UserCommand {
         /// Make the user a site administrator.
         #[arg(long)]
         site_admin: bool,
+    },
+    /// Set a user's plan: free or pro.
+    SetPlan { name: String, plan: String },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Set an organization's plan: free, or enterprise with its number of paid seats.
+    SetPlan {
+        name: String,
+        plan: String,
+        /// Paid seats (enterprise): each brings the plan's monthly credits.
+        #[arg(long, default_value_t = 0)]
+        seats: u32,
     },
 }
 
@@ -195,7 +212,17 @@ struct FileConfig {
     xet_token_ttl_secs: Option<u64>,
     xet_gc_grace_secs: Option<u64>,
     xet_gc_interval_secs: Option<u64>,
+    plans: Option<FilePlans>,
     smtp: Option<FileSmtp>,
+}
+
+/// `[plans]`: the monthly credits included in each plan, in dollars.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilePlans {
+    free_credits: Option<String>,
+    pro_credits: Option<String>,
+    enterprise_credits_per_seat: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -250,6 +277,12 @@ xet_token_ttl_secs = 3600
 xet_gc_grace_secs = 86400
 xet_gc_interval_secs = 3600
 
+# Monthly credits included in each plan, in dollars (the Hub's amounts).
+# [plans]
+# free_credits = "0.10"
+# pro_credits = "2.00"
+# enterprise_credits_per_seat = "2.00"
+
 # Outgoing mail. Without this section, mail is written to <data_dir>/outbox/*.eml and its links logged.
 # [smtp]
 # host = "smtp.example.com"
@@ -275,6 +308,9 @@ const KNOWN_ENV: &[&str] = &[
     "HANGAR_XET_TOKEN_TTL_SECS",
     "HANGAR_XET_GC_GRACE_SECS",
     "HANGAR_XET_GC_INTERVAL_SECS",
+    "HANGAR_PLAN_FREE_CREDITS",
+    "HANGAR_PLAN_PRO_CREDITS",
+    "HANGAR_PLAN_ENTERPRISE_CREDITS_PER_SEAT",
     "HANGAR_SMTP_HOST",
     "HANGAR_SMTP_PORT",
     "HANGAR_SMTP_USERNAME",
@@ -349,6 +385,16 @@ fn build_config(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Co
     }
     if let Some(n) = env_parse::<u64>("HANGAR_XET_GC_INTERVAL_SECS")?.or(file.xet_gc_interval_secs) {
         config.xet_gc_interval_secs = n;
+    }
+    let plans = file.plans.unwrap_or_default();
+    for (var, value, slot) in [
+        ("HANGAR_PLAN_FREE_CREDITS", plans.free_credits, &mut config.credits.free),
+        ("HANGAR_PLAN_PRO_CREDITS", plans.pro_credits, &mut config.credits.pro),
+        ("HANGAR_PLAN_ENTERPRISE_CREDITS_PER_SEAT", plans.enterprise_credits_per_seat, &mut config.credits.enterprise_per_seat),
+    ] {
+        if let Some(v) = std::env::var(var).ok().or(value) {
+            *slot = hangar_core::plans::parse_usd(&v).map_err(|e| anyhow::anyhow!("{var} / [plans]: {e}"))?;
+        }
     }
     let fs = file.smtp.unwrap_or_default();
     if let Some(host) = env_var("HANGAR_SMTP_HOST").or(fs.host) {
@@ -446,6 +492,14 @@ async fn admin(global: &Global, cmd: &AdminCommand) -> anyhow::Result<()> {
             let u = hangar_server::admin::create_user(&store, name, email, &password, *verified, *site_admin).await?;
             println!("created user {}{}", u.name, if u.email_verified { "" } else { " (email not verified)" });
         }
+        AdminCommand::User(UserCommand::SetPlan { name, plan }) => {
+            let plan = hangar_server::admin::set_user_plan(&store, name, plan).await?;
+            println!("{name} is now on the {plan} plan ({} of monthly credits)", usd(config.credits.monthly(plan, 0)));
+        }
+        AdminCommand::Org(OrgCommand::SetPlan { name, plan, seats }) => {
+            let plan = hangar_server::admin::set_org_plan(&store, name, plan, i64::from(*seats)).await?;
+            println!("{name} is now on the {plan} plan ({} of monthly credits)", usd(config.credits.monthly(plan, i64::from(*seats))));
+        }
         AdminCommand::Token(TokenCommand::Create { user, name, role, permissions, can_read_gated_repos, expires_in_days, json }) => {
             let (record, secret) = if role == "fineGrained" {
                 let state = hangar_server::AppState::open(config.clone()).await?;
@@ -530,5 +584,15 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Micro-dollars as dollars: to the cent, or finer when the amount needs it.
+fn usd(micro: i64) -> String {
+    let (whole, frac) = (micro / 1_000_000, micro % 1_000_000);
+    if frac % 10_000 == 0 {
+        format!("${whole}.{:02}", frac / 10_000)
+    } else {
+        format!("${whole}.{frac:06}").trim_end_matches('0').to_owned()
     }
 }

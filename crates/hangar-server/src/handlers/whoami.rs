@@ -37,7 +37,10 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<
     if let Some(exp) = a.token.as_ref().and_then(|t| t.expires_at) {
         auth["expiresAt"] = iso(exp).into();
     }
+    // Paid plans report the end of the current monthly period, as the Hub does.
+    let period_end = |paid: bool| if paid { json!(hangar_core::plans::period(state.now_ms()).1 / 1000) } else { Value::Null };
     if let Some(org) = &a.org {
+        let enterprise = org.plan == "enterprise";
         return Ok(Json(json!({
             "type": "org",
             "id": format!("{:024x}", org.id),
@@ -46,8 +49,8 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<
             "email": null,
             "canPay": false,
             "isPro": false,
-            "isEnterprise": false,
-            "periodEnd": null,
+            "isEnterprise": enterprise,
+            "periodEnd": period_end(enterprise),
             "avatarUrl": format!("/avatars/{}.svg", org.name),
             "orgs": [],
             "auth": auth,
@@ -59,10 +62,13 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<
         .await?
         .into_iter()
         .map(|(o, role)| {
+            let enterprise = o.plan == "enterprise";
             json!({"type": "org", "id": format!("{:024x}", o.id), "name": o.name, "fullname": o.fullname, "email": null,
-                   "canPay": false, "periodEnd": null, "avatarUrl": format!("/avatars/{}.svg", o.name), "roleInOrg": role, "isEnterprise": false})
+                   "canPay": false, "periodEnd": period_end(enterprise), "avatarUrl": format!("/avatars/{}.svg", o.name), "roleInOrg": role,
+                   "isEnterprise": enterprise})
         })
         .collect();
+    let pro = state.store.user_plan(a.user.id).await?.as_deref() == Some("pro");
     Ok(Json(json!({
         "type": "user",
         "id": format!("{:024x}", a.user.id),
@@ -71,8 +77,8 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<
         "email": a.user.email,
         "emailVerified": a.user.email_verified,
         "canPay": false,
-        "isPro": false,
-        "periodEnd": null,
+        "isPro": pro,
+        "periodEnd": period_end(pro),
         "avatarUrl": format!("/avatars/{}.svg", a.user.name),
         "orgs": orgs,
         "auth": auth,
