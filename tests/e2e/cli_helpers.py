@@ -190,6 +190,7 @@ class Proxy:
         self.stalled = threading.Event()
         self.release_event = threading.Event()
         self.seen: list[Seen] = []
+        self.answers: list[tuple[str, str, int]] = []  # (method, path, status) of every answer forwarded
         self._cut_done = False
         self._drop_done = False
         self._lock = threading.Lock()
@@ -243,6 +244,8 @@ class Proxy:
                     conn.request(self.command, self.path, body=body or None, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
+                    with proxy._lock:
+                        proxy.answers.append((self.command, self.path, resp.status))
                     resp_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
                 finally:
                     conn.close()

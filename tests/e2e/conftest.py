@@ -93,6 +93,13 @@ SESSION_SERVER_ENV = {
     # session server would start answering 429 in the middle of the run. test_bruteforce.py checks the real
     # limit on a private server, which does not get this variable.
     "HANGAR_AUTH_FAILURE_LIMIT": "1000000",
+    # Likewise the Hub rate limits: every anonymous request of the suite comes from 127.0.0.1 and shared fixtures
+    # reuse their users, so the real table (anonymous: 100 pages in five minutes) would throttle the run. The limiter
+    # still runs and answers its headers; test_rate_limits.py checks the real behaviour on private servers.
+    "HANGAR_RATE_LIMIT_ANONYMOUS": "1000000/1000000/1000000",
+    "HANGAR_RATE_LIMIT_FREE": "1000000/1000000/1000000",
+    "HANGAR_RATE_LIMIT_PRO": "1000000/1000000/1000000",
+    "HANGAR_RATE_LIMIT_ENTERPRISE": "1000000/1000000/1000000",
 }
 
 _session_server: HangarServer | None = None

@@ -39,6 +39,8 @@ pub struct Config {
     pub xet_gc_interval_secs: u64,
     /// Monthly included credits of each plan (defaults: the Hub's).
     pub credits: hangar_core::plans::Credits,
+    /// Hub rate limits per plan (defaults: the Hub's table, five-minute windows).
+    pub rate_limits: crate::ratelimit::Limits,
 }
 
 /// How to reach the mail server.
@@ -86,6 +88,7 @@ impl Config {
             xet_gc_grace_secs: 24 * 3600,
             xet_gc_interval_secs: 3600,
             credits: hangar_core::plans::Credits::default(),
+            rate_limits: crate::ratelimit::Limits::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod mail;
 pub mod ndjson;
 pub mod objects;
+pub mod ratelimit;
 pub mod router;
 pub mod scan;
 pub mod signing;
@@ -31,7 +32,8 @@ use std::future::Future;
 
 /// The full application: routes plus middleware.
 pub fn build_router(state: AppState) -> Router {
-    middleware::apply(router::routes()).with_state(state)
+    let limited = router::routes().layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit));
+    middleware::apply(limited).with_state(state)
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests. Background jobs run meanwhile.

@@ -23,6 +23,9 @@ pub struct App {
     /// Xorbs (up to 64 MiB each) are verified in memory: this many at a time, so concurrent uploads
     /// wait (their bodies unread) instead of growing the server's memory with each request.
     pub xet_xorb_slots: tokio::sync::Semaphore,
+    /// Hub rate limit counters and the cache of who each credential is (`ratelimit.rs`).
+    pub rate_counter: Box<dyn crate::ratelimit::RateCounter>,
+    pub rate_callers: crate::ratelimit::CallerCache,
 }
 
 #[derive(Clone)]
@@ -61,6 +64,8 @@ impl AppState {
             objects: ObjectCache::default(),
             signer: Signer::new(&secret),
             xet_gc_lock: tokio::sync::RwLock::new(()),
+            rate_counter: Box::new(crate::ratelimit::MemoryRateCounter::default()),
+            rate_callers: crate::ratelimit::CallerCache::default(),
             xet_xorb_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)),
         })))
     }

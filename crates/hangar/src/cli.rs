@@ -213,7 +213,20 @@ struct FileConfig {
     xet_gc_grace_secs: Option<u64>,
     xet_gc_interval_secs: Option<u64>,
     plans: Option<FilePlans>,
+    rate_limits: Option<FileRateLimits>,
     smtp: Option<FileSmtp>,
+}
+
+/// `[rate_limits]`: Hub rate limits per plan, `"api/resolvers/pages"` requests per window.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileRateLimits {
+    enabled: Option<bool>,
+    window_secs: Option<u64>,
+    anonymous: Option<String>,
+    free: Option<String>,
+    pro: Option<String>,
+    enterprise: Option<String>,
 }
 
 /// `[plans]`: the monthly credits included in each plan, in dollars.
@@ -277,6 +290,16 @@ xet_token_ttl_secs = 3600
 xet_gc_grace_secs = 86400
 xet_gc_interval_secs = 3600
 
+# Hub rate limits: requests per window in the API, resolver (downloads) and page buckets, per plan;
+# anonymous callers are counted per address. The defaults are the Hub's table.
+# [rate_limits]
+# enabled = true
+# window_secs = 300
+# anonymous = "500/3000/100"
+# free = "1000/5000/200"
+# pro = "2500/12000/400"
+# enterprise = "6000/50000/600"
+
 # Monthly credits included in each plan, in dollars (the Hub's amounts).
 # [plans]
 # free_credits = "0.10"
@@ -309,6 +332,12 @@ const KNOWN_ENV: &[&str] = &[
     "HANGAR_XET_GC_GRACE_SECS",
     "HANGAR_XET_GC_INTERVAL_SECS",
     "HANGAR_PLAN_FREE_CREDITS",
+    "HANGAR_RATE_LIMITS",
+    "HANGAR_RATE_LIMIT_WINDOW_SECS",
+    "HANGAR_RATE_LIMIT_ANONYMOUS",
+    "HANGAR_RATE_LIMIT_FREE",
+    "HANGAR_RATE_LIMIT_PRO",
+    "HANGAR_RATE_LIMIT_ENTERPRISE",
     "HANGAR_PLAN_PRO_CREDITS",
     "HANGAR_PLAN_ENTERPRISE_CREDITS_PER_SEAT",
     "HANGAR_SMTP_HOST",
@@ -386,13 +415,38 @@ fn build_config(global: &Global, serve: Option<&ServeArgs>) -> anyhow::Result<Co
     if let Some(n) = env_parse::<u64>("HANGAR_XET_GC_INTERVAL_SECS")?.or(file.xet_gc_interval_secs) {
         config.xet_gc_interval_secs = n;
     }
+    let rl = file.rate_limits.unwrap_or_default();
+    if let Some(v) = env_parse::<String>("HANGAR_RATE_LIMITS")? {
+        config.rate_limits.enabled = match v.as_str() {
+            "on" | "true" | "1" => true,
+            "off" | "false" | "0" => false,
+            other => anyhow::bail!("HANGAR_RATE_LIMITS='{other}': use on or off"),
+        };
+    } else if let Some(enabled) = rl.enabled {
+        config.rate_limits.enabled = enabled;
+    }
+    if let Some(n) = env_parse::<u64>("HANGAR_RATE_LIMIT_WINDOW_SECS")?.or(rl.window_secs) {
+        anyhow::ensure!(n > 0, "the rate limit window must be at least one second");
+        config.rate_limits.window_secs = n;
+    }
+    for (var, value, slot) in [
+        ("HANGAR_RATE_LIMIT_ANONYMOUS", rl.anonymous, &mut config.rate_limits.anonymous),
+        ("HANGAR_RATE_LIMIT_FREE", rl.free, &mut config.rate_limits.free),
+        ("HANGAR_RATE_LIMIT_PRO", rl.pro, &mut config.rate_limits.pro),
+        ("HANGAR_RATE_LIMIT_ENTERPRISE", rl.enterprise, &mut config.rate_limits.enterprise),
+    ] {
+        if let Some(v) = env_var(var).or(value) {
+            *slot = hangar_server::ratelimit::Tier::parse(&v)
+                .ok_or_else(|| anyhow::anyhow!("{var} / [rate_limits]: '{v}' is not api/resolvers/pages, e.g. 1000/5000/200"))?;
+        }
+    }
     let plans = file.plans.unwrap_or_default();
     for (var, value, slot) in [
         ("HANGAR_PLAN_FREE_CREDITS", plans.free_credits, &mut config.credits.free),
         ("HANGAR_PLAN_PRO_CREDITS", plans.pro_credits, &mut config.credits.pro),
         ("HANGAR_PLAN_ENTERPRISE_CREDITS_PER_SEAT", plans.enterprise_credits_per_seat, &mut config.credits.enterprise_per_seat),
     ] {
-        if let Some(v) = std::env::var(var).ok().or(value) {
+        if let Some(v) = env_var(var).or(value) {
             *slot = hangar_core::plans::parse_usd(&v).map_err(|e| anyhow::anyhow!("{var} / [plans]: {e}"))?;
         }
     }
