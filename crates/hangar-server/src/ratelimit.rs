@@ -9,7 +9,7 @@
 //! memory. Who is calling is read from the credential (token or session) through a small cache,
 //! so the hot download path does not make another database round trip per request.
 
-use crate::auth::{presented_token_hash, SESSION_COOKIE};
+use crate::auth::{presented_token_hash, session_cookie};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -186,12 +186,6 @@ async fn account(state: &AppState, token_hash: Option<String>, session_hash: Opt
     value
 }
 
-fn session_hash(req: &Request<Body>) -> Option<String> {
-    let cookies = req.headers().get(axum::http::header::COOKIE)?.to_str().ok()?;
-    let value = cookies.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == SESSION_COOKIE)?.1;
-    Some(hangar_core::token::hash_token(value))
-}
-
 /// The middleware: counts the request, refuses it past the limit, and adds the headers.
 pub async fn limit(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
     let limits = state.config.rate_limits;
@@ -200,7 +194,7 @@ pub async fn limit(State(state): State<AppState>, req: Request<Body>, next: Next
     };
     // A malformed token is the handler's to refuse (401); count it by address meanwhile.
     let token = presented_token_hash(req.headers()).ok().flatten();
-    let session = if token.is_none() { session_hash(&req) } else { None };
+    let session = if token.is_none() { session_cookie(req.headers()).map(|c| hangar_core::token::hash_token(&c)) } else { None };
     let (key, tier) = match account(&state, token, session).await {
         Some(found) => found,
         None => {

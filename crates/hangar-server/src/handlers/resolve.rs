@@ -49,7 +49,7 @@ fn split_literal_ref(rev: String, path: String) -> (String, String) {
 }
 
 /// A single `bytes=` range, resolved against the file size: `Ok(None)` means the whole file.
-fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+pub(crate) fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
     if spec.contains(',') {
         return Ok(None); // multi-range: answered with the whole file, as RFC 9110 allows
@@ -112,6 +112,8 @@ async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, base: Ba
     // A large file uploaded through Xet: Xet-capable clients download its chunks from the CAS
     // server; everyone else gets the same bytes here.
     let xet = if blob.lfs { state.store.xet_file_by_sha256(&blob.sha256).await? } else { None };
+    // The same content may also have been uploaded through LFS: its stored bytes are then served as is.
+    let lfs_bytes_stored = xet.is_some() && method != Method::HEAD && state.blobs.exists(&blob.sha256).await?;
 
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
@@ -159,7 +161,7 @@ async fn resolve(State(state): State<AppState>, ClientIp(ip): ClientIp, base: Ba
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     let body = if method == Method::HEAD || len == 0 {
         Body::empty()
-    } else if let Some(x) = xet.as_ref().filter(|_| state.blobs.local_path(&blob.sha256).is_none_or(|p| !p.exists())) {
+    } else if let Some(x) = xet.as_ref().filter(|_| !lfs_bytes_stored) {
         crate::handlers::xet::stream_file(&state, x, offset, len).await?
     } else {
         Body::from_stream(state.blobs.stream_range(&blob.sha256, offset, len).await?)

@@ -480,17 +480,15 @@ async fn readable_file(state: &AppState, auth: &XetAuth, hash: &str) -> ApiResul
     Ok((file, terms))
 }
 
-/// The byte range of a reconstruction request: `Range: bytes=a-b` (inclusive), clamped.
-fn file_range(headers: &HeaderMap, size: u64) -> ApiResult<(u64, u64)> {
-    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok((0, size)) };
-    let spec = v.trim().strip_prefix("bytes=").ok_or(ApiError::RangeNotSatisfiable(size))?;
-    let (a, b) = spec.split_once('-').ok_or(ApiError::RangeNotSatisfiable(size))?;
-    let start: u64 = a.trim().parse().map_err(|_| ApiError::RangeNotSatisfiable(size))?;
-    let end = if b.trim().is_empty() { size } else { b.trim().parse::<u64>().map_err(|_| ApiError::RangeNotSatisfiable(size))?.saturating_add(1).min(size) };
-    if start >= end && !(size == 0 && start == 0) {
-        return Err(ApiError::RangeNotSatisfiable(size));
+/// The `Range` of a request as `[start, end)`, parsed and clamped exactly as `/resolve` does;
+/// `None` for the whole file (no header, or one that names no single byte range).
+fn file_range(headers: &HeaderMap, size: u64) -> ApiResult<Option<(u64, u64)>> {
+    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    match crate::handlers::resolve::parse_range(v, size) {
+        Ok(r) => Ok(r.map(|(start, end)| (start, end + 1))),
+        Err(()) if size == 0 => Ok(None),
+        Err(()) => Err(ApiError::RangeNotSatisfiable(size)),
     }
-    Ok((start, end))
 }
 
 struct Plan {
@@ -536,7 +534,7 @@ pub async fn reconstruction_v2(state: State<AppState>, auth: XetAuth, base: Base
 
 async fn reconstruction(State(state): State<AppState>, auth: XetAuth, base: BaseUrl, headers: HeaderMap, hash: String, version: u8) -> ApiResult<Json<Value>> {
     let (file, terms) = readable_file(&state, &auth, &hash).await?;
-    let (start, end) = file_range(&headers, file.size as u64)?;
+    let (start, end) = file_range(&headers, file.size as u64)?.unwrap_or((0, file.size as u64));
     let plan = plan(&state, &terms, start, end).await?;
     let mut by_xorb: serde_json::Map<String, Value> = serde_json::Map::new();
     for (x, cs, ce, bs, be) in &plan.fetches {
@@ -612,12 +610,9 @@ pub async fn fetch(State(state): State<AppState>, headers: HeaderMap, Path(hash)
     }
     let row = state.store.xet_xorb(&xorb.hex()).await?.ok_or_else(|| ApiError::NotFound("xorb not found".into()))?;
     let size = row.size as u64;
-    let (start, end_excl, partial) = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    let (start, end_excl, partial) = match file_range(&headers, size)? {
         None => (0, size, false),
-        Some(_) => {
-            let (s, e) = file_range(&headers, size)?;
-            (s, e, true)
-        }
+        Some((s, e)) => (s, e, true),
     };
     let len = end_excl - start;
     let mut resp = Response::builder()
