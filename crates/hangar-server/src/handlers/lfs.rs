@@ -90,9 +90,15 @@ async fn batch(State(state): State<AppState>, caller: Caller, base: BaseUrl, t: 
     if body.objects.len() > 1000 {
         return Err(ApiError::PayloadTooLarge("At most 1000 objects per batch request".into()));
     }
-    if body.transfers.iter().any(|t| t == "xet") {
-        return xet_batch(&state, &caller, &base, t, &repo, body.objects).await;
-    }
+    // Clients that offer Xet (hf-hub 1.x, hub.js, huggingface_hub before 1.20) upload through the
+    // CAS server, with a write token from `xet-write-token` (hub.js takes it from the action's
+    // headers, with the action's `href` to refresh it).
+    let xet = body.transfers.iter().any(|t| t == "xet").then(|| {
+        let token = crate::handlers::xet::issue_token(&state, &caller, &base, &repo, true);
+        let href = format!("{}/api/{}/{}/{}/xet-write-token/main", base.0, t.plural(), repo.namespace, repo.name);
+        let header = json!({"X-Xet-Cas-Url": token.cas_url, "X-Xet-Access-Token": token.access_token, "X-Xet-Token-Expiration": token.exp.to_string()});
+        json!({"upload": {"href": href, "header": header}})
+    });
     let exp = chrono::Utc::now().timestamp() + state.config.upload_url_ttl_secs as i64;
     let signed = Signed { state: &state, exp };
     let mut objects = Vec::with_capacity(body.objects.len());
@@ -105,6 +111,10 @@ async fn batch(State(state): State<AppState>, caller: Caller, base: BaseUrl, t: 
         }
         if state.store.repo_lfs_object(repo.id, &oid).await? == Some(o.size) {
             objects.push(json!({"oid": oid, "size": o.size}));
+            continue;
+        }
+        if let Some(actions) = &xet {
+            objects.push(json!({"oid": oid, "size": o.size, "authenticated": true, "actions": actions}));
             continue;
         }
         let size = o.size as u64;
@@ -129,31 +139,15 @@ async fn batch(State(state): State<AppState>, caller: Caller, base: BaseUrl, t: 
         };
         objects.push(json!({"oid": oid, "size": o.size, "authenticated": true, "actions": {"upload": upload, "verify": verify}}));
     }
-    let out = json!({"transfer": if any_multipart { "multipart" } else { "basic" }, "objects": objects, "hash_algo": "sha256"});
+    let transfer = if xet.is_some() {
+        "xet"
+    } else if any_multipart {
+        "multipart"
+    } else {
+        "basic"
+    };
+    let out = json!({"transfer": transfer, "objects": objects, "hash_algo": "sha256"});
     let mut resp = Json(out).into_response();
-    resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
-    Ok(resp)
-}
-
-/// The batch answer for clients that offer Xet (hf-hub 1.x, hub.js, huggingface_hub before 1.20):
-/// they upload through the CAS server, with a write token from `xet-write-token` (hub.js takes it
-/// from the action's headers, with the action's `href` to refresh it).
-async fn xet_batch(state: &AppState, caller: &Caller, base: &BaseUrl, t: RepoType, repo: &hangar_store::Repo, objects: Vec<BatchObject>) -> ApiResult<Response> {
-    let token = crate::handlers::xet::issue_token(state, caller, base, repo, true);
-    let href = format!("{}/api/{}/{}/{}/xet-write-token/main", base.0, t.plural(), repo.namespace, repo.name);
-    let mut out = Vec::with_capacity(objects.len());
-    for o in objects {
-        let oid = o.oid.to_lowercase();
-        if !is_sha256_hex(&oid) || o.size < 0 {
-            out.push(json!({"oid": o.oid, "size": o.size, "error": {"code": 422, "message": "oid must be a SHA-256 (64 hex digits) and size a non-negative integer"}}));
-        } else if state.store.repo_lfs_object(repo.id, &oid).await? == Some(o.size) {
-            out.push(json!({"oid": oid, "size": o.size}));
-        } else {
-            let header = json!({"X-Xet-Cas-Url": token.cas_url, "X-Xet-Access-Token": token.access_token, "X-Xet-Token-Expiration": token.exp.to_string()});
-            out.push(json!({"oid": oid, "size": o.size, "authenticated": true, "actions": {"upload": {"href": href, "header": header}}}));
-        }
-    }
-    let mut resp = Json(json!({"transfer": "xet", "objects": out, "hash_algo": "sha256"})).into_response();
     resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(LFS_JSON));
     Ok(resp)
 }
